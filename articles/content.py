@@ -1,0 +1,52 @@
+"""Pure functions over an article's content: snapshots, hashes and citation markers."""
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+
+DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
+PMID_PATTERN = r"^\d{1,9}$"
+
+CONTENT_FIELDS = ("title", "summary", "body", "patient_body")
+REFERENCE_FIELDS = ("authors", "title", "source", "year", "doi", "pmid", "url")
+
+#: A citation marker: [3], [1, 2] or [2-4] (with a hyphen or an en dash).
+CITATION_MARKER = re.compile(r"\[(\d{1,3}(?:\s*(?:,|-|\u2013)\s*\d{1,3})*)\]")
+
+
+def snapshot(article, references: Iterable) -> dict:
+    """The reviewable content of an article as plain data, references in their order."""
+    data = {field: getattr(article, field) for field in CONTENT_FIELDS}
+    data["specialty"] = article.specialty.name if article.specialty_id else ""
+    data["references"] = [reference.as_content() for reference in references]
+    return data
+
+
+def content_hash(data: Mapping) -> str:
+    """SHA-256 of a canonical JSON encoding: the same content always gives the same hash."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def cited_numbers(text: str) -> set[int]:
+    """Every reference number the text cites, ranges expanded."""
+    numbers: set[int] = set()
+    for match in CITATION_MARKER.finditer(text):
+        for part in re.split(r"\s*,\s*", match.group(1)):
+            bounds = re.split(r"\s*[-\u2013]\s*", part)
+            low, high = int(bounds[0]), int(bounds[-1])
+            if high - low > 50:  # a typo, not a range
+                high = low
+            numbers.update(range(low, high + 1))
+    return numbers
+
+
+def citation_problems(texts: Iterable[str], reference_count: int) -> tuple[list[int], list[int]]:
+    """Markers that point at no reference, and references that nothing cites."""
+    cited: set[int] = set()
+    for text in texts:
+        cited |= cited_numbers(text)
+    dangling = sorted(n for n in cited if not 1 <= n <= reference_count)
+    uncited = sorted(n for n in range(1, reference_count + 1) if n not in cited)
+    return dangling, uncited

@@ -1,0 +1,295 @@
+"""The article, its references and its review-status state machine.
+
+This module holds rules only: which transitions exist, from where to where, and on what
+conditions. Who may fire them, and everything a transition causes (history, transition
+records, notifications), lives in ``editorial``.
+"""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from articles import content
+
+
+def audit_history(**kwargs) -> HistoricalRecords:
+    """History with 64-bit ids: an editorial board outlives a 32-bit counter."""
+    return HistoricalRecords(history_id_field=models.BigAutoField(primary_key=True), **kwargs)
+
+
+class Specialty(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "specialties"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    UNDER_REVIEW = "under_review", "Under review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    RETRACTED = "retracted", "Retracted"
+
+
+S = ArticleStatus
+
+#: States in which the content may be edited (by whom is decided in editorial.permissions).
+EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
+
+
+def has_content_for_review(article: "Article") -> bool:
+    """A submission needs a question, a summary, both language versions and a reference."""
+    return not article.missing_for_review()
+
+
+class Article(ConcurrentTransitionMixin, models.Model):
+    title = models.CharField(
+        "clinical question", max_length=300, help_text="The question the article answers."
+    )
+    slug = models.SlugField(max_length=200, unique=True)
+    summary = models.TextField(blank=True, help_text="Two or three sentences: the answer.")
+    body = models.TextField(
+        "text for clinicians",
+        blank=True,
+        help_text="Markdown. Cite references with their number in brackets: [1], [2].",
+    )
+    patient_body = models.TextField(
+        "text for patients",
+        blank=True,
+        help_text="Markdown, in plain language, for readers who are not clinicians.",
+    )
+    specialty = models.ForeignKey(
+        Specialty, on_delete=models.PROTECT, null=True, blank=True, related_name="articles"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="articles")
+    status = FSMField(choices=ArticleStatus.choices, default=S.DRAFT, protected=True, db_index=True)
+    review_round = models.PositiveIntegerField(
+        default=0, help_text="Each submission opens a new round of review."
+    )
+    row_version = models.PositiveIntegerField(
+        default=1, help_text="Bumped on every save: a copy with an older number is stale."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    content_updated_at = models.DateTimeField(
+        "last updated", auto_now_add=True, help_text="When the content last changed."
+    )
+    last_approved_at = models.DateTimeField(null=True, blank=True)
+    current_version = models.ForeignKey(
+        "ArticleVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The version submitted in the current round.",
+    )
+    published_version = models.ForeignKey(
+        "ArticleVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The last approved version: what readers see while an update is reviewed.",
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-updated_at"], name="article_status_updated"),
+            models.Index(fields=["author", "status"], name="article_author_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    # --- Rules -------------------------------------------------------------------------
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATES
+
+    def missing_for_review(self) -> list[str]:
+        """What a reviewer would need and does not have yet, in words for the author."""
+        missing = []
+        if not self.title.strip():
+            missing.append("the clinical question")
+        if not self.summary.strip():
+            missing.append("a summary")
+        if not self.body.strip():
+            missing.append("the text for clinicians")
+        if not self.patient_body.strip():
+            missing.append("the text for patients")
+        if not self.has_references():
+            missing.append("at least one reference")
+        return missing
+
+    def has_references(self) -> bool:
+        if self.pk is None:
+            return False
+        prefetched = getattr(self, "_prefetched_objects_cache", {})
+        if "references" in prefetched:
+            return bool(prefetched["references"])
+        return self.references.exists()
+
+    # --- The state machine (see PRODUCT.md) ----------------------------------------------
+
+    @transition(
+        field=status,
+        source=S.DRAFT,
+        target=S.SUBMITTED,
+        conditions=[has_content_for_review],
+        custom={"label": "Submit for review", "reason": "optional"},
+    )
+    def submit(self) -> None:
+        self.review_round += 1
+
+    @transition(
+        field=status,
+        source=S.CHANGES_REQUESTED,
+        target=S.SUBMITTED,
+        conditions=[has_content_for_review],
+        custom={"label": "Resubmit", "reason": "optional"},
+    )
+    def resubmit(self) -> None:
+        self.review_round += 1
+
+    @transition(
+        field=status,
+        source=S.SUBMITTED,
+        target=S.UNDER_REVIEW,
+        custom={"label": "Start review", "reason": "optional"},
+    )
+    def start_review(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=S.UNDER_REVIEW,
+        target=S.APPROVED,
+        custom={"label": "Approve", "reason": "optional"},
+    )
+    def approve(self, *, at) -> None:
+        self.last_approved_at = at
+        self.published_version_id = self.current_version_id
+
+    @transition(
+        field=status,
+        source=S.UNDER_REVIEW,
+        target=S.CHANGES_REQUESTED,
+        custom={"label": "Request changes", "reason": "required"},
+    )
+    def request_changes(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[S.SUBMITTED, S.UNDER_REVIEW],
+        target=S.REJECTED,
+        custom={"label": "Reject", "reason": "required"},
+    )
+    def reject(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED],
+        target=S.WITHDRAWN,
+        custom={"label": "Withdraw", "reason": "required"},
+    )
+    def withdraw(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=S.APPROVED,
+        target=S.RETRACTED,
+        custom={"label": "Retract", "reason": "required"},
+    )
+    def retract(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=S.APPROVED,
+        target=S.DRAFT,
+        custom={"label": "Revise", "reason": "optional"},
+    )
+    def revise(self) -> None:
+        """Open a new draft; readers keep the approved version until the next approval."""
+
+
+class Reference(models.Model):
+    """A numbered source. Its number is its rank in the article's ordered list."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="references")
+    position = models.PositiveIntegerField(default=0, help_text="Order in the list.")
+    authors = models.CharField(max_length=500, blank=True)
+    title = models.CharField(max_length=500)
+    source = models.CharField(max_length=300, blank=True, help_text="Journal, publisher or guideline body.")
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    doi = models.CharField(
+        "DOI",
+        max_length=200,
+        blank=True,
+        validators=[RegexValidator(content.DOI_PATTERN, "A DOI looks like 10.1000/xyz123.")],
+    )
+    pmid = models.CharField(
+        "PMID",
+        max_length=12,
+        blank=True,
+        validators=[RegexValidator(content.PMID_PATTERN, "A PMID is a number of 1 to 9 digits.")],
+    )
+    url = models.URLField("URL", max_length=500, blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="reference_has_title"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def as_content(self) -> dict:
+        return {field: getattr(self, field) for field in content.REFERENCE_FIELDS}
+
+
+class ArticleVersion(models.Model):
+    """The exact content submitted in one review round: what reviewers sign, what is published.
+
+    Written once, never changed. Its hash identifies the text a signature approves.
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="versions")
+    review_round = models.PositiveIntegerField()
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["article", "review_round"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "review_round"], name="one_version_per_round"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} round {self.review_round} ({self.content_hash[:12]})"

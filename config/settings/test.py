@@ -1,0 +1,29 @@
+"""The test run: the same settings, with a fast hasher and mail kept in memory.
+
+DATABASE_URL and CELERY_BROKER_URL switch the suite to PostgreSQL and Redis.
+"""
+
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import CELERY_BROKER_URL
+
+DEBUG = False
+SECRET_KEY = "test-only-key"  # noqa: S105 - the test run only
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SITE_URL = "http://testserver"
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # A private broker folder per test process: nothing left over from an earlier run.
+    _broker_dir = Path(tempfile.mkdtemp(prefix="editorial-test-broker-"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+    for _folder in ("queue", "control", "processed"):
+        (_broker_dir / _folder).mkdir()

@@ -1,0 +1,487 @@
+"""The workspace's pages for articles, and the read-only records of what happened.
+
+Every write goes through ``editorial.services``; every "may this user" question goes to
+``editorial.permissions``. Django's model permissions are not used for editorial objects:
+a superuser sees and does in the workflow only what their roles allow.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from articles.models import Article, Reference, Specialty
+from articles.rendering import render_markdown
+from editorial import permissions, services
+from editorial.admin_site import workspace
+from editorial.audit import set_audit_context
+from editorial.exceptions import EditorialError
+from editorial.models import Event, Notification, TransitionRecord
+from editorial.permissions import Role
+
+#: What happens next, shown on each transition's confirmation step.
+CONSEQUENCES = {
+    "submit": [
+        "The editors of the board are told that the article waits for reviewers.",
+        "The content is frozen while it is reviewed; you can still withdraw it.",
+        "Readers see it as pending review, with the banner and the status tracker.",
+    ],
+    "resubmit": [
+        "A new review round opens with the text as it is now.",
+        "The editors are told; the content is frozen again until the decision.",
+    ],
+    "start_review": ["The article moves to Under review; its content stays frozen."],
+    "approve": [
+        "The author is told of the decision.",
+        "This version becomes the published one; readers see it as reviewed.",
+    ],
+    "request_changes": [
+        "The author receives your reason as the decision letter.",
+        "The author can edit the article and resubmit it for a new round.",
+    ],
+    "reject": ["The author receives your reason. A rejected article is never public."],
+    "withdraw": ["The article leaves the review process and is no longer public."],
+    "retract": [
+        "Readers see a retraction notice instead of the content.",
+        "The author is told, with your reason.",
+    ],
+    "revise": [
+        "A new draft opens from the approved text.",
+        "Readers keep seeing the approved version until the revision is approved.",
+    ],
+}
+
+
+class EditorialModelAdmin(admin.ModelAdmin):
+    """Read-only unless a subclass says otherwise; never deletes."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Articles --------------------------------------------------------------------------------
+
+
+class ReferenceInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not kept and self.instance.pk and self.instance.status != "draft":
+            raise forms.ValidationError("An article under review needs at least one reference.")
+
+
+class ReferenceInline(admin.TabularInline):
+    model = Reference
+    formset = ReferenceInlineFormSet
+    fields = ("position", "authors", "title", "source", "year", "doi", "pmid", "url")
+    ordering = ("position", "id")
+    extra = 0
+    verbose_name = "reference"
+    verbose_name_plural = "References (numbered in this order: cite them as [1], [2] ...)"
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None or permissions.may_view_article(request.user, obj)
+
+    def _may_edit(self, request, obj):
+        if obj is None:
+            return permissions.may_create_article(request.user)
+        return permissions.may_edit_content(request.user, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request, obj)
+
+
+class ArticleForm(forms.ModelForm):
+    seen_row_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    change_reason = forms.CharField(
+        label="Reason for this change",
+        required=False,
+        max_length=500,
+        help_text="Kept in the article's history with your name.",
+    )
+
+    class Meta:
+        model = Article
+        fields = ("title", "slug", "specialty", "summary", "body", "patient_body")
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 3}),
+            "body": forms.Textarea(attrs={"rows": 18, "class": "vLargeTextField markdown"}),
+            "patient_body": forms.Textarea(attrs={"rows": 12, "class": "vLargeTextField markdown"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = "Leave empty to make it from the question."
+        if self.instance.pk and "seen_row_version" in self.fields:
+            self.fields["seen_row_version"].initial = self.instance.row_version
+
+    def clean(self):
+        cleaned = super().clean()
+        seen = cleaned.get("seen_row_version")
+        if self.instance.pk and seen is not None and seen != self.instance.row_version:
+            raise forms.ValidationError(
+                "Someone changed this article while you were editing it. Open it again to "
+                "see their changes; yours were not saved."
+            )
+        return cleaned
+
+
+@admin.register(Article, site=workspace)
+class ArticleAdmin(SimpleHistoryAdmin):
+    form = ArticleForm
+    inlines = [ReferenceInline]
+    change_form_template = "editorial/admin/article_change_form.html"
+    object_history_template = "editorial/admin/article_history.html"
+    list_display = ("title", "status_badge", "review_round", "author", "specialty", "content_updated_at")
+    list_filter = ("status", "specialty")
+    list_select_related = ("author", "specialty")
+    search_fields = ("title",)
+    ordering = ("-updated_at", "-id")
+    list_per_page = 50
+    actions = []
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "specialty", "summary")}),
+        ("Text", {"fields": ("body", "patient_body")}),
+        (None, {"fields": ("change_reason", "seen_row_version")}),
+    )
+    history_list_display = ["status", "review_round"]
+
+    # --- Who sees what -----------------------------------------------------------------
+
+    def get_queryset(self, request):
+        return permissions.visible_articles(request.user, super().get_queryset(request))
+
+    def has_module_permission(self, request):
+        return bool(permissions.roles(request.user))
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return bool(permissions.roles(request.user))
+        return permissions.may_view_article(request.user, obj)
+
+    def has_add_permission(self, request):
+        return permissions.may_create_article(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return permissions.may_create_article(request.user)
+        return permissions.may_edit_content(request.user, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not permissions.may_edit_content(request.user, obj):
+            return self.fieldsets[:2]
+        return self.fieldsets
+
+    # --- The list ------------------------------------------------------------------------
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return format_html(
+            '<span class="status-badge status-{}">{}</span>', obj.status, obj.get_status_display()
+        )
+
+    # --- Saving through the services -----------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        services.article_save(
+            article=obj,
+            actor=request.user,
+            reason=form.cleaned_data.get("change_reason", ""),
+            expected_row_version=form.cleaned_data.get("seen_row_version") if change else None,
+        )
+
+    def save_formset(self, request, form, formset, change):
+        reason = form.cleaned_data.get("change_reason") or "References edited"
+        saved = formset.save(commit=False)
+        services.references_save(
+            article=form.instance,
+            actor=request.user,
+            saved=saved,
+            deleted=formset.deleted_objects,
+            reason=reason,
+        )
+        formset.save_m2m()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except EditorialError as error:
+            # The admin's transaction has rolled back: nothing of this save remains.
+            messages.error(request, error.message)
+            if object_id:
+                return HttpResponseRedirect(request.path)
+            return HttpResponseRedirect(reverse("admin:articles_article_changelist"))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(self.workflow_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def workflow_context(self, request, article):
+        transitions = permissions.available_transitions(request.user, article)
+        return {
+            "article": article,
+            "transitions": [
+                {
+                    "name": t.name,
+                    "label": t.custom.get("label", t.name),
+                    "url": reverse("admin:articles_article_transition", args=[article.pk, t.name]),
+                }
+                for t in transitions
+            ],
+            "timeline": article.transitions.select_related("actor").order_by("created_at", "id"),
+            "body_html": render_markdown(article.body),
+            "patient_html": render_markdown(article.patient_body),
+            "editable": permissions.may_edit_content(request.user, article),
+        }
+
+    # --- Transitions ---------------------------------------------------------------------
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<path:object_id>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="articles_article_transition",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def transition_view(self, request, object_id, name):
+        article = self.get_object(request, object_id)
+        if article is None or name not in services.TRANSITION_SERVICES:
+            raise Http404("No such article or transition.")
+        change_url = reverse("admin:articles_article_change", args=[article.pk])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{_label(name)}: {article.title}",
+            "opts": self.model._meta,
+            "article": article,
+            "name": name,
+            "label": _label(name),
+            "reason_required": services.reason_is_required(name),
+            "consequences": CONSEQUENCES.get(name, []),
+            "change_url": change_url,
+            "row_version": article.row_version,
+            "error": None,
+        }
+        status = 200
+        if request.method == "POST":
+            copy = article
+            try:
+                copy.row_version = int(request.POST.get("row_version", ""))
+            except ValueError:
+                copy.row_version = -1
+            try:
+                services.article_transition(
+                    article=copy, actor=request.user, name=name, reason=request.POST.get("reason", "")
+                )
+            except EditorialError as error:
+                context["error"], status = error.message, error.http_status
+                context["reason"] = request.POST.get("reason", "")
+                article.refresh_from_db()
+                context["row_version"] = article.row_version
+            else:
+                messages.success(request, f"{_label(name)}: done. {article.title}")
+                return HttpResponseRedirect(change_url)
+        else:
+            try:
+                services.check_transition(article=article, actor=request.user, name=name)
+            except EditorialError as error:
+                context["error"], status = error.message, error.http_status
+        context["can_confirm"] = context["error"] is None or status == 400
+        return TemplateResponse(request, "editorial/admin/transition_confirm.html", context, status=status)
+
+    # --- History: read it, never write it ---------------------------------------------------
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, object_id) is None:
+            raise Http404("No such article.")
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"], "History is read-only: nothing can be reverted.")
+        if self.get_object(request, object_id) is None:
+            raise Http404("No such article.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+
+def _label(name: str) -> str:
+    for transition in getattr(Article, name)._django_fsm.transitions.values():
+        return transition.custom.get("label", name)
+    return name
+
+
+@admin.register(Specialty, site=workspace)
+class SpecialtyAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ("name",)
+    actions = []
+
+    def has_module_permission(self, request):
+        return bool(permissions.roles(request.user))
+
+    def has_view_permission(self, request, obj=None):
+        return bool(permissions.roles(request.user))
+
+    def has_add_permission(self, request):
+        return permissions.has_role(request.user, Role.EDITOR)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.has_role(request.user, Role.EDITOR)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        set_audit_context(obj, actor=request.user, reason="Specialty edited" if change else "Specialty added")
+        super().save_model(request, obj, form, change)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"], "History is read-only: nothing can be reverted.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+
+# --- Records ---------------------------------------------------------------------------------
+
+
+@admin.register(TransitionRecord, site=workspace)
+class TransitionRecordAdmin(EditorialModelAdmin):
+    list_display = (
+        "created_at",
+        "article",
+        "transition",
+        "from_status",
+        "to_status",
+        "actor",
+        "reason",
+        "review_round",
+    )
+    list_filter = ("transition", "to_status")
+    list_select_related = ("article", "actor")
+    search_fields = ("article__title", "reason")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+
+    def get_queryset(self, request):
+        visible = permissions.visible_articles(request.user)
+        return super().get_queryset(request).filter(article__in=visible)
+
+    def has_module_permission(self, request):
+        return bool(permissions.roles(request.user))
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return bool(permissions.roles(request.user))
+        return permissions.may_view_article(request.user, obj.article)
+
+
+class NotificationInline(admin.TabularInline):
+    model = Notification
+    fields = ("recipient", "channel", "status", "attempts", "last_error", "sent_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event, site=workspace)
+class EventAdmin(EditorialModelAdmin):
+    list_display = ("created_at", "kind", "article", "actor", "status")
+    list_filter = ("kind", "status")
+    list_select_related = ("article", "actor")
+    inlines = [NotificationInline]
+    ordering = ("-created_at", "-id")
+
+    def has_module_permission(self, request):
+        return permissions.may_export_audit(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.may_export_audit(request.user)
+
+
+@admin.register(Notification, site=workspace)
+class NotificationAdmin(EditorialModelAdmin):
+    list_display = (
+        "created_at",
+        "event",
+        "recipient",
+        "channel",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+    )
+    list_filter = ("status", "channel")
+    list_select_related = ("event", "recipient")
+    ordering = ("-created_at", "-id")
+
+    def has_module_permission(self, request):
+        return permissions.may_export_audit(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.may_export_audit(request.user)
+
+
+# --- Accounts: operators deactivate people, never delete them (it would erase who did what) ---
+
+
+@admin.register(User, site=workspace)
+class WorkspaceUserAdmin(UserAdmin):
+    actions = []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Group, site=workspace)
+class WorkspaceGroupAdmin(GroupAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class EditorialConfig(AppConfig):
+    name = "editorial"
+    verbose_name = "Editorial workflow"
+
+    def ready(self) -> None:
+        from articles.models import Article
+        from editorial import audit, permissions
+
+        # The machine's own permission hook asks the one policy, so that
+        # ``get_available_user_status_transitions`` and ``has_transition_perm`` agree
+        # with every door (admin, API, tasks).
+        permissions.install_transition_policy(Article)
+        audit.connect()

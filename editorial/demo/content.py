@@ -1,0 +1,288 @@
+"""The demo board: people, specialties and articles, written for this product.
+
+References stand for the kinds of sources a real article would cite. None carries a DOI or
+PMID: a demo must not invent identifiers, and an unconfirmed reference has none.
+"""
+
+DEMO_SOURCE = "Demo citation: bibliographic details to be completed by the author"
+
+USERS = [
+    # username, first name, last name, roles, superuser
+    ("author", "Alex", "Morgan", ["Authors"], False),
+    ("reviewer1", "Priya", "Raman", ["Medical Advisory Board"], False),
+    ("reviewer2", "Tomás", "Ferreira", ["Medical Advisory Board"], False),
+    ("editor", "Helen", "Okafor", ["Editors"], False),
+    ("auditor", "Sam", "Lindqvist", ["Auditors"], False),
+    ("admin", "Site", "Operator", [], True),
+]
+
+SPECIALTIES = [
+    ("Sports medicine", "sports-medicine"),
+    ("Primary care", "primary-care"),
+    ("Haematology", "haematology"),
+    ("Cardiology", "cardiology"),
+    ("Endocrinology", "endocrinology"),
+    ("Musculoskeletal medicine", "musculoskeletal-medicine"),
+]
+
+
+def ref(title: str, authors: str = "", source: str = DEMO_SOURCE, year=None) -> dict:
+    return {"authors": authors, "title": title, "source": source, "year": year}
+
+
+HIP = {
+    "title": "What is the treatment for hip overuse injury?",
+    "slug": "what-is-the-treatment-for-hip-overuse-injury",
+    "specialty": "sports-medicine",
+    "summary": (
+        "Most hip overuse injuries settle with a structured, progressive exercise programme "
+        "and a temporary reduction of the load that provoked the pain. Short courses of pain "
+        "relief can help people keep exercising; injections are kept for pain that persists "
+        "despite good rehabilitation."
+    ),
+    "body": """## From the Guidelines
+
+Structured exercise therapy is the first-line treatment for overuse-related hip pain: it reduces pain and improves function, and it should come before reliance on oral NSAIDs or paracetamol [1].
+
+- **Relative rest.** Cut back or pause the provoking activity for one to two weeks rather than stopping all activity.
+- **Analgesia.** A short course of an oral NSAID, such as ibuprofen 400–600 mg three times daily with food or naproxen 500 mg twice daily, can ease pain enough to allow rehabilitation when there is no contraindication [1].
+- **Cold.** Ice for 15–20 minutes several times a day may help in the first days.
+
+### What the exercise programme should include
+
+- Progressive strengthening of the hip abductors, extensors and rotators (for example bridges and clamshells), with gentle stretching of the hip flexors and rotators.
+- A written dose: load, repetitions and sets, session frequency, programme length and rest between sessions. Reporting templates such as CERT and TIDieR list what to specify [1].
+- Return to sport at roughly half of the previous intensity, adding about 10–15% a week while symptoms stay settled.
+
+### When to think again
+
+- Pain that persists beyond 4–6 weeks of adequate rehabilitation warrants reassessment; imaging or a corticosteroid injection may then be considered.
+- Recurrence is common when training errors and biomechanical contributors are left unaddressed.
+
+## From the Research
+
+### Non-operative management
+
+- A review of 49 studies on non-arthritic hip pain found consistent support for education, activity modification, limiting aggravating activities, an individualised physiotherapy programme and home exercise [2].
+- Rehabilitation should target neuromuscular control of the hip and lumbopelvic region [2].
+- Higher-quality osteoarthritis guidelines agree on education, exercise and weight management, with NSAIDs as an adjunct, and consistently advise against arthroscopy [6].
+
+### Injections
+
+- Intra-articular corticosteroid injection relieves pain and improves function in hip osteoarthritis for up to about 12 weeks [3].
+- Platelet-rich plasma appears safe in hip osteoarthritis, but it has not been shown to outperform alternatives such as hyaluronic acid [4].
+- A network meta-analysis found intra-articular saline as effective for hip osteoarthritis pain as corticosteroid, platelet-rich plasma and hyaluronic acid: a reminder of the large placebo response to injections [5].
+- Hyaluronic acid and stem-cell injections are not consistently recommended [6].
+""",
+    "patient_body": """## What usually helps
+
+Most hip pain that comes from overuse gets better with the right exercises and a short break from whatever made it worse.
+
+- **Ease off, don't stop.** Cut back on the activity that brings on the pain for a week or two. Gentle movement is good for you.
+- **Exercises are the main treatment.** A physiotherapist can show you exercises that strengthen the muscles around your hip, such as bridges and clamshells, and some stretches. Doing them regularly is what makes the difference [1].
+- **Pain relief if you need it.** Anti-inflammatory tablets such as ibuprofen, or paracetamol, can make exercise easier for a short time. Ask a pharmacist or doctor first, especially if you have stomach, kidney or heart problems [1].
+- **Go back gradually.** When the pain settles, restart your sport at about half your usual effort and build up a little each week.
+
+## When to see a doctor
+
+See a doctor or physiotherapist if the pain is not improving after 4–6 weeks, if it wakes you at night, or if you cannot put weight on your leg. Injections are sometimes offered when exercises have not helped enough, but they do not work for everyone [3][5].
+""",
+    "references": [
+        ref(
+            "Network meta-analysis of randomised controlled trials comparing exercise therapy with oral NSAIDs and paracetamol for musculoskeletal pain"
+        ),
+        ref("Non-operative management of non-arthritic hip pain: a literature review of 49 studies"),
+        ref("Intra-articular corticosteroid injection for hip osteoarthritis: pain relief and function"),
+        ref("Platelet-rich plasma injection for hip osteoarthritis: efficacy and safety"),
+        ref(
+            "Intra-articular saline compared with corticosteroid, platelet-rich plasma and hyaluronic acid for hip osteoarthritis pain: a systematic review and network meta-analysis"
+        ),
+        ref("Quality and consistency of clinical practice guidelines for hip and knee osteoarthritis"),
+    ],
+    # (service, acting user, reason)
+    "steps": [("submit", "author", "Ready for the board: six sources, both language versions.")],
+}
+
+
+def short_article(title, slug, specialty, summary, guideline, research, patient, references, steps):
+    return {
+        "title": title,
+        "slug": slug,
+        "specialty": specialty,
+        "summary": summary,
+        "body": f"## From the Guidelines\n\n{guideline}\n\n## From the Research\n\n{research}\n",
+        "patient_body": patient,
+        "references": references,
+        "steps": steps,
+    }
+
+
+OTHERS = [
+    short_article(
+        "When should adults with an acute cough be given antibiotics?",
+        "when-should-adults-with-an-acute-cough-be-given-antibiotics",
+        "primary-care",
+        "Most acute coughs are viral and settle within three weeks without antibiotics. "
+        "Antibiotics are for people who are systemically very unwell, at high risk of "
+        "complications, or have signs of pneumonia.",
+        "- Offer self-care advice and a realistic timeline: a cough commonly lasts two to three weeks [1].\n"
+        "- Consider an antibiotic for people who are systemically very unwell, have signs of a more serious illness, or are at high risk of complications [1].",
+        "- Trials in uncomplicated lower respiratory tract infection show little benefit from antibiotics and a measurable rate of side effects [2].",
+        "Most coughs are caused by viruses and get better on their own within about three weeks. "
+        "Antibiotics do not help with viruses. See a doctor if you feel very unwell, are short of breath, cough up blood, or the cough lasts more than three weeks [1].",
+        [
+            ref("Guideline on antimicrobial prescribing for acute cough"),
+            ref(
+                "Antibiotics for uncomplicated lower respiratory tract infection in adults: randomised trial evidence"
+            ),
+        ],
+        [],
+    ),
+    short_article(
+        "How is iron-deficiency anaemia managed in adults?",
+        "how-is-iron-deficiency-anaemia-managed-in-adults",
+        "haematology",
+        "Treat the deficiency with oral iron, usually once daily or on alternate days, and "
+        "find its cause: in men and in post-menopausal women that means looking for "
+        "gastrointestinal blood loss.",
+        "- Start oral iron, one tablet daily or on alternate days; alternate-day dosing may be absorbed better and tolerated better [1].\n"
+        "- Investigate the cause; refer urgently for gastrointestinal investigation when the pattern suggests blood loss [1].",
+        "- Studies of iron absorption suggest hepcidin rises after a dose, which is why alternate-day schedules are studied [2].",
+        "Iron-deficiency anaemia means your blood is low in iron. Iron tablets usually fix it within a few months. "
+        "Your doctor will also look for the reason you are low in iron, because that matters as much as the treatment [1].",
+        [
+            ref("Guideline for the management of iron deficiency anaemia in adults"),
+            ref("Iron absorption from daily and alternate-day oral iron supplements"),
+        ],
+        [
+            ("submit", "author", "First draft complete."),
+            ("start_review", "editor", "Two reviewers being approached."),
+        ],
+    ),
+    short_article(
+        "What are the first-line treatments for plantar heel pain?",
+        "what-are-the-first-line-treatments-for-plantar-heel-pain",
+        "musculoskeletal-medicine",
+        "Plantar heel pain usually improves with stretching, supportive footwear and load "
+        "management; most people recover within a year.",
+        "- Recommend calf and plantar fascia stretching, supportive footwear and a gradual return to impact activity [1].",
+        "- Taping and orthoses give short-term relief in some trials [2].",
+        "Heel pain under the foot often gets better with stretches and good shoes. It can take months, but most people recover [1].",
+        [
+            ref("Clinical practice guideline for heel pain"),
+            ref("Taping and foot orthoses for plantar heel pain: systematic review"),
+        ],
+        [
+            ("submit", "author", "Submitted for the spring update."),
+            ("start_review", "editor", "Review started."),
+            (
+                "request_changes",
+                "editor",
+                "Please add how long recovery usually takes in the text for clinicians, "
+                "and say which patients should be referred for imaging.",
+            ),
+        ],
+    ),
+    short_article(
+        "How is acute low back pain managed in primary care?",
+        "how-is-acute-low-back-pain-managed-in-primary-care",
+        "primary-care",
+        "Reassure, keep people active and screen for red flags; imaging is not needed for "
+        "most people with acute low back pain.",
+        "- Advise staying active and continuing normal activities as far as possible [1].\n"
+        "- Do not offer routine imaging without red flags [1].",
+        "- Trials show staying active works at least as well as bed rest for recovery [2].",
+        "Most back pain gets better within a few weeks. Keeping moving helps more than resting in bed. "
+        "See a doctor urgently if you have numbness around your bottom, trouble passing urine, or weakness in your legs [1].",
+        [
+            ref("Guideline on low back pain and sciatica in over 16s"),
+            ref("Advice to stay active compared with bed rest for acute low back pain"),
+        ],
+        [
+            ("submit", "author", "Ready."),
+            ("start_review", "editor", "Review started."),
+            ("approve", "editor", "Approved after review by the board."),
+        ],
+    ),
+    short_article(
+        "Should aspirin be used for primary prevention of cardiovascular disease?",
+        "should-aspirin-be-used-for-primary-prevention-of-cardiovascular-disease",
+        "cardiology",
+        "For most people without established cardiovascular disease, the bleeding risk of "
+        "daily aspirin outweighs its benefit.",
+        "- Do not routinely offer aspirin for primary prevention [1].",
+        "- Large trials found fewer cardiovascular events offset by more major bleeding [2].",
+        "If you have never had a heart attack or stroke, daily aspirin is usually not recommended, because it raises the risk of bleeding [1].",
+        [
+            ref("Guideline on cardiovascular disease risk assessment and reduction"),
+            ref("Aspirin for primary prevention: large randomised trials"),
+        ],
+        [
+            ("submit", "author", "Ready."),
+            ("start_review", "editor", "Review started."),
+            ("approve", "editor", "Approved."),
+            (
+                "retract",
+                "editor",
+                "Retracted pending an update: new guidance on older adults changes the recommendations.",
+            ),
+        ],
+    ),
+    short_article(
+        "Does vitamin C prevent the common cold?",
+        "does-vitamin-c-prevent-the-common-cold",
+        "primary-care",
+        "Regular vitamin C does not prevent colds in the general population.",
+        "- No guideline recommends vitamin C to prevent colds [1].",
+        "- Pooled trials show no reduction in how often colds occur [2].",
+        "Taking vitamin C every day does not stop you catching colds [2].",
+        [
+            ref("Guideline statement on supplements for respiratory infections"),
+            ref("Vitamin C for preventing and treating the common cold: systematic review"),
+        ],
+        [
+            ("submit", "author", "Short answer, for the FAQ series."),
+            ("reject", "editor", "Out of scope for the board: the FAQ series is covered elsewhere."),
+        ],
+    ),
+    short_article(
+        "Is intermittent fasting safe for people with type 2 diabetes?",
+        "is-intermittent-fasting-safe-for-people-with-type-2-diabetes",
+        "endocrinology",
+        "Intermittent fasting can help some people lose weight, but those on insulin or "
+        "sulfonylureas need their medicines adjusted to avoid hypoglycaemia.",
+        "- Review glucose-lowering medicines before fasting begins [1].",
+        "- Short trials show weight loss similar to continuous energy restriction [2].",
+        "If you take medicines for diabetes, talk to your diabetes team before you try fasting, because your blood sugar could go too low [1].",
+        [
+            ref("Consensus statement on fasting in diabetes"),
+            ref("Intermittent compared with continuous energy restriction in type 2 diabetes"),
+        ],
+        [
+            ("submit", "author", "Submitted."),
+            ("withdraw", "author", "Withdrawn: a specialist dietitian will co-write a new version."),
+        ],
+    ),
+    short_article(
+        "How is mild hypertension managed in adults under 60?",
+        "how-is-mild-hypertension-managed-in-adults-under-60",
+        "cardiology",
+        "Confirm the diagnosis with out-of-office readings, assess overall cardiovascular "
+        "risk, and start with lifestyle measures; medicines depend on risk and target organ damage.",
+        "- Confirm raised clinic readings with ambulatory or home monitoring [1].",
+        "- Trials of lifestyle change show modest but real falls in blood pressure [2].",
+        "A single high reading is not enough to diagnose high blood pressure. Your doctor may ask you to measure it at home [1].",
+        [
+            ref("Guideline on hypertension in adults: diagnosis and management"),
+            ref("Lifestyle interventions for lowering blood pressure: meta-analysis"),
+        ],
+        [
+            ("submit", "author", "Ready."),
+            ("start_review", "editor", "Review started."),
+            ("approve", "editor", "Approved."),
+            ("revise", "author", "Updating the thresholds section."),
+        ],
+    ),
+]
+
+ARTICLES = [HIP, *OTHERS]

@@ -1,0 +1,54 @@
+"""Why an editorial action was refused. Each maps to its own message and HTTP status."""
+
+
+class EditorialError(Exception):
+    """An action refused with a message meant for the person who tried it."""
+
+    http_status = 400
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotPermitted(EditorialError):
+    """The wrong person: their role or their relation to the article forbids it."""
+
+    http_status = 403
+    code = "not_permitted"
+
+
+class WrongState(EditorialError):
+    """The wrong moment: the article's status does not allow this transition."""
+
+    http_status = 409
+    code = "wrong_state"
+
+
+class NotReady(EditorialError):
+    """The right moment, but a condition of the transition does not hold yet."""
+
+    http_status = 409
+    code = "not_ready"
+
+
+class StaleArticle(EditorialError):
+    """A stale copy: someone changed the article after this copy was read."""
+
+    http_status = 409
+    code = "stale"
+
+
+class ReasonRequired(EditorialError):
+    """The action must say why."""
+
+    http_status = 400
+    code = "reason_required"
+
+
+class MissingAuditContext(RuntimeError):
+    """A history row was about to be written without the acting user or a reason.
+
+    A programming error, not a user error: every door must say who acts and why.
+    """

@@ -1,0 +1,109 @@
+"""Records of what happened: transitions, and the outbox of events and their deliveries.
+
+These rows are themselves the audit trail; they are written once (deliveries only move
+forward through their status) and are never edited through the workspace.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+
+class TransitionRecord(models.Model):
+    """One change of an article's review status: who, when, from what to what, and why."""
+
+    article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, related_name="transitions")
+    transition = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=30)
+    to_status = models.CharField(max_length=30)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    review_round = models.PositiveIntegerField()
+    created_at = models.DateTimeField(db_default=Now(), db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["article", "created_at"], name="transition_article_time")]
+
+    def __str__(self) -> str:
+        return f"{self.transition}: {self.from_status} → {self.to_status}"
+
+
+class EventKind(models.TextChoices):
+    SUBMITTED = "article.submitted", "Article submitted"
+    DECISION = "article.decision", "Decision"
+    WITHDRAWN = "article.withdrawn", "Article withdrawn"
+    RETRACTED = "article.retracted", "Article retracted"
+
+
+class Event(models.Model):
+    """Something people must hear about, written in the transaction that caused it (outbox)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    kind = models.CharField(max_length=40, choices=EventKind.choices)
+    article = models.ForeignKey(
+        "articles.Article", on_delete=models.PROTECT, null=True, related_name="events"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(db_default=Now())
+    requeued_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending"),
+                name="event_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class Notification(models.Model):
+    """One delivery of an event to one person on one channel: sent at most once."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        DEAD = "dead", "Dead"
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "recipient", "channel"], name="one_delivery_per_recipient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.recipient} ({self.channel})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"event-{self.event_id}-user-{self.recipient_id}-{self.channel}"

@@ -1,0 +1,51 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from articles.models import Article, Reference, Specialty
+from editorial import services
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    is_staff = True
+    password = factory.django.Password("pw")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(*Group.objects.filter(name__in=extracted))
+
+
+class SpecialtyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Specialty
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Specialty {n}")
+    slug = factory.Sequence(lambda n: f"specialty-{n}")
+
+
+def make_article(author, *, title="How is condition X treated?", references=2, **fields) -> Article:
+    """A complete draft, created through the service as its author."""
+    data = {
+        "title": title,
+        "summary": "A short answer.",
+        "body": "## From the Guidelines\n\nTreat it [1].\n\n## From the Research\n\nTrials agree [2].",
+        "patient_body": "Most people get better.",
+        **fields,
+    }
+    refs = [{"title": f"Source {n}", "authors": "Doe J", "year": 2020 + n} for n in range(1, references + 1)]
+    return services.article_create(actor=author, fields=data, references=refs)
+
+
+def reference(article, **kwargs) -> Reference:
+    return Reference.objects.create(article=article, title="A source", **kwargs)
