@@ -57,9 +57,7 @@ def has_content_for_review(article: "Article") -> bool:
 
 
 class Article(ConcurrentTransitionMixin, models.Model):
-    title = models.CharField(
-        "clinical question", max_length=300, help_text="The question the article answers."
-    )
+    title = models.CharField("clinical question", max_length=300, help_text="The question the article answers.")
     slug = models.SlugField(max_length=200, unique=True)
     summary = models.TextField(blank=True, help_text="Two or three sentences: the answer.")
     body = models.TextField(
@@ -72,14 +70,10 @@ class Article(ConcurrentTransitionMixin, models.Model):
         blank=True,
         help_text="Markdown, in plain language, for readers who are not clinicians.",
     )
-    specialty = models.ForeignKey(
-        Specialty, on_delete=models.PROTECT, null=True, blank=True, related_name="articles"
-    )
+    specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="articles")
     status = FSMField(choices=ArticleStatus.choices, default=S.DRAFT, protected=True, db_index=True)
-    review_round = models.PositiveIntegerField(
-        default=0, help_text="Each submission opens a new round of review."
-    )
+    review_round = models.PositiveIntegerField(default=0, help_text="Each submission opens a new round of review.")
     row_version = models.PositiveIntegerField(
         default=1, help_text="Bumped on every save: a copy with an older number is stale."
     )
@@ -106,7 +100,8 @@ class Article(ConcurrentTransitionMixin, models.Model):
         help_text="The last approved version: what readers see while an update is reviewed.",
     )
 
-    history = audit_history()
+    # The row version is a concurrency token, not content: history does not repeat it.
+    history = audit_history(excluded_fields=["row_version"])
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -55,8 +55,7 @@ def _citation_link(match: re.Match) -> str:
     first = re.match(r"\d+", match.group(1)).group(0)
     label = match.group(1)
     return (
-        f'<sup class="citation"><a class="citation" href="#ref-{first}" '
-        f'title="Reference {label}">[{label}]</a></sup>'
+        f'<sup class="citation"><a class="citation" href="#ref-{first}" title="Reference {label}">[{label}]</a></sup>'
     )
 
 

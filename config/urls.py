@@ -1,11 +1,11 @@
+from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from editorial.admin_site import workspace
 from editorial.views import healthz
 
 urlpatterns = [
-    path("admin/", workspace.urls),
+    path("admin/", admin.site.urls),
     path("api/v1/", include("editorial.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("healthz", healthz, name="healthz"),

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.db import models
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,7 +19,6 @@ from simple_history.admin import SimpleHistoryAdmin
 from articles.models import Article, Reference, Specialty
 from articles.rendering import render_markdown
 from editorial import permissions, services
-from editorial.admin_site import workspace
 from editorial.audit import set_audit_context
 from editorial.exceptions import EditorialError
 from editorial.models import Event, Notification, TransitionRecord
@@ -89,6 +89,7 @@ class ReferenceInline(admin.TabularInline):
     fields = ("position", "authors", "title", "source", "year", "doi", "pmid", "url")
     ordering = ("position", "id")
     extra = 0
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     verbose_name = "reference"
     verbose_name_plural = "References (numbered in this order: cite them as [1], [2] ...)"
 
@@ -150,7 +151,7 @@ class ArticleForm(forms.ModelForm):
         return cleaned
 
 
-@admin.register(Article, site=workspace)
+@admin.register(Article)
 class ArticleAdmin(SimpleHistoryAdmin):
     form = ArticleForm
     inlines = [ReferenceInline]
@@ -203,9 +204,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return format_html(
-            '<span class="status-badge status-{}">{}</span>', obj.status, obj.get_status_display()
-        )
+        return format_html('<span class="status-badge status-{}">{}</span>', obj.status, obj.get_status_display())
 
     # --- Saving through the services -----------------------------------------------------
 
@@ -322,8 +321,16 @@ class ArticleAdmin(SimpleHistoryAdmin):
     # --- History: read it, never write it ---------------------------------------------------
 
     def history_view(self, request, object_id, extra_context=None):
-        if self.get_object(request, object_id) is None:
+        article = self.get_object(request, object_id)
+        if article is None:
             raise Http404("No such article.")
+        extra_context = {
+            **(extra_context or {}),
+            "transitions": article.transitions.select_related("actor").order_by("created_at", "id"),
+            "reference_history": Reference.history.filter(article_id=article.pk)
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")[:200],
+        }
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
@@ -346,7 +353,7 @@ def _label(name: str) -> str:
     return name
 
 
-@admin.register(Specialty, site=workspace)
+@admin.register(Specialty)
 class SpecialtyAdmin(SimpleHistoryAdmin):
     list_display = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -387,7 +394,7 @@ class SpecialtyAdmin(SimpleHistoryAdmin):
 # --- Records ---------------------------------------------------------------------------------
 
 
-@admin.register(TransitionRecord, site=workspace)
+@admin.register(TransitionRecord)
 class TransitionRecordAdmin(EditorialModelAdmin):
     list_display = (
         "created_at",
@@ -432,7 +439,7 @@ class NotificationInline(admin.TabularInline):
         return False
 
 
-@admin.register(Event, site=workspace)
+@admin.register(Event)
 class EventAdmin(EditorialModelAdmin):
     list_display = ("created_at", "kind", "article", "actor", "status")
     list_filter = ("kind", "status")
@@ -447,7 +454,7 @@ class EventAdmin(EditorialModelAdmin):
         return permissions.may_export_audit(request.user)
 
 
-@admin.register(Notification, site=workspace)
+@admin.register(Notification)
 class NotificationAdmin(EditorialModelAdmin):
     list_display = (
         "created_at",
@@ -473,7 +480,11 @@ class NotificationAdmin(EditorialModelAdmin):
 # --- Accounts: operators deactivate people, never delete them (it would erase who did what) ---
 
 
-@admin.register(User, site=workspace)
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
 class WorkspaceUserAdmin(UserAdmin):
     actions = []
 
@@ -481,7 +492,7 @@ class WorkspaceUserAdmin(UserAdmin):
         return False
 
 
-@admin.register(Group, site=workspace)
+@admin.register(Group)
 class WorkspaceGroupAdmin(GroupAdmin):
     def has_delete_permission(self, request, obj=None):
         return False

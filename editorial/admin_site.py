@@ -14,6 +14,10 @@ class WorkspaceSite(admin.AdminSite):
     index_title = "Your work"
     index_template = "editorial/admin/dashboard.html"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disable_action("delete_selected")
+
     def each_context(self, request):
         context = super().each_context(request)
         context["editorial_roles"] = sorted(permissions.roles(request.user))
@@ -64,7 +68,3 @@ def dashboard_panels(user) -> list[dict]:
         query = f"status__exact={status}" + (f"&author__id__exact={user.pk}" if scope == "mine" else "")
         panels.append({"role": role, "title": title, "count": counts[f"{scope}_{status}"], "query": query})
     return panels
-
-
-workspace = WorkspaceSite(name="admin")
-workspace.disable_action("delete_selected")

@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class WorkspaceAdminConfig(admin_apps.AdminConfig):
+    """The Django admin, with the editorial workspace as its default site."""
+
+    default = False
+    default_site = "editorial.admin_site.WorkspaceSite"
 
 
 class EditorialConfig(AppConfig):

@@ -8,14 +8,24 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
+from articles.models import Article, ArticleStatus
+
+
+def transition_choices() -> list[tuple[str, str]]:
+    """Each transition of the article's machine with its label, as the machine declares it."""
+    labels = {}
+    for transition in Article._meta.get_field("status").get_all_transitions(Article):
+        labels.setdefault(transition.name, transition.custom.get("label", transition.name))
+    return sorted(labels.items())
+
 
 class TransitionRecord(models.Model):
     """One change of an article's review status: who, when, from what to what, and why."""
 
     article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, related_name="transitions")
-    transition = models.CharField(max_length=40)
-    from_status = models.CharField(max_length=30)
-    to_status = models.CharField(max_length=30)
+    transition = models.CharField(max_length=40, choices=transition_choices)
+    from_status = models.CharField(max_length=30, choices=ArticleStatus.choices)
+    to_status = models.CharField(max_length=30, choices=ArticleStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField()
     review_round = models.PositiveIntegerField()
@@ -44,9 +54,7 @@ class Event(models.Model):
         DONE = "done", "Done"
 
     kind = models.CharField(max_length=40, choices=EventKind.choices)
-    article = models.ForeignKey(
-        "articles.Article", on_delete=models.PROTECT, null=True, related_name="events"
-    )
+    article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, null=True, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -82,9 +90,7 @@ class Notification(models.Model):
         DEAD = "dead", "Dead"
 
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="notifications")
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications"
-    )
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="notifications")
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -96,9 +102,7 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["event", "recipient", "channel"], name="one_delivery_per_recipient"
-            )
+            models.UniqueConstraint(fields=["event", "recipient", "channel"], name="one_delivery_per_recipient")
         ]
 
     def __str__(self) -> str:

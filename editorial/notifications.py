@@ -1,7 +1,6 @@
 """Who hears about an event, what they read, and the one delivery of it to each of them."""
 
 import logging
-import smtplib
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,9 +21,6 @@ User = get_user_model()
 #: A delivery claimed longer ago than this was interrupted (worker killed): claim it again.
 CLAIM_TIMEOUT = timedelta(minutes=2)
 
-#: Errors worth trying again: the mail server or the network, not a bug in a template.
-TRANSIENT_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
-
 
 class DeliveryIncomplete(Exception):
     """Some deliveries of an event failed and will be tried again."""
@@ -37,7 +33,9 @@ def _editors():
 def recipients_for(event: Event) -> list:
     """The people an event concerns, never the person who caused it."""
     article = event.article
-    if event.kind in (EventKind.SUBMITTED, EventKind.WITHDRAWN):
+    if event.kind == EventKind.WITHDRAWN and event.payload.get("from") == "draft":
+        people = User.objects.none()  # nobody but the author knew of a draft
+    elif event.kind in (EventKind.SUBMITTED, EventKind.WITHDRAWN):
         # Editors of the board, but not the article's own author: they cannot decide on it.
         people = _editors().exclude(pk=article.author_id)
     elif event.kind in (EventKind.DECISION, EventKind.RETRACTED):
@@ -98,7 +96,7 @@ def deliver(event_id: int) -> None:
         notification.event = event
         try:
             render(notification).send()
-        except TRANSIENT_ERRORS as exc:
+        except Exception as exc:  # noqa: BLE001 - recorded on the delivery, retried, then dead
             failures += 1
             Notification.objects.filter(pk=notification.pk).update(
                 status=Notification.Status.FAILED, last_error=f"{type(exc).__name__}: {exc}"

@@ -18,6 +18,4 @@ def public_articles() -> QuerySet:
     """Articles readers may open: by status, or because an approved version exists."""
     statuses = PUBLIC_STATUSES.get(settings.EDITORIAL_PUBLIC_FROM, PUBLIC_STATUSES["approved"])
     never = {S.WITHDRAWN, S.REJECTED}
-    return Article.objects.filter(
-        Q(status__in=statuses) | (Q(published_version__isnull=False) & ~Q(status__in=never))
-    )
+    return Article.objects.filter(Q(status__in=statuses) | (Q(published_version__isnull=False) & ~Q(status__in=never)))

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import slugify
-from django_fsm import can_proceed
+from django_fsm import ConcurrentTransition, can_proceed
 
 from articles import content
 from articles.models import Article, ArticleVersion, Reference
@@ -125,7 +125,10 @@ def _fire(*, article: Article, actor, name: str, reason: str = "", **kwargs) -> 
         reason = reason or outcome.default_reason
         current.row_version += 1
         set_audit_context(current, actor=actor, reason=reason)
-        current.save()
+        try:
+            current.save()
+        except ConcurrentTransition as error:  # a writer that bypassed the lock got there first
+            raise StaleArticle("This article changed meanwhile. Reload it and try again.") from error
         TransitionRecord.objects.create(
             article=current,
             transition=name,
@@ -291,15 +294,11 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
     return article
 
 
-def article_create(
-    *, actor, fields: Mapping, references: Iterable[Mapping] = (), reason: str = ""
-) -> Article:
+def article_create(*, actor, fields: Mapping, references: Iterable[Mapping] = (), reason: str = "") -> Article:
     article = Article(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
     with transaction.atomic():
         article_save(article=article, actor=actor, reason=reason)
-        references_replace(
-            article=article, actor=actor, references=references, reason=reason or "Draft created"
-        )
+        references_replace(article=article, actor=actor, references=references, reason=reason or "Draft created")
     return article
 
 
@@ -326,18 +325,14 @@ def article_update(
     return article
 
 
-def references_replace(
-    *, article: Article, actor, references: Iterable[Mapping], reason: str
-) -> list[Reference]:
+def references_replace(*, article: Article, actor, references: Iterable[Mapping], reason: str) -> list[Reference]:
     """Make the article's reference list exactly ``references``, in order, with history."""
     wanted = list(references)
     existing = list(article.references.all())
     kept = []
     for position, data in enumerate(wanted, start=1):
         reference = existing[position - 1] if position <= len(existing) else Reference(article=article)
-        values = {
-            field: data.get(field, "" if field != "year" else None) for field in content.REFERENCE_FIELDS
-        }
+        values = {field: data.get(field, "" if field != "year" else None) for field in content.REFERENCE_FIELDS}
         values["position"] = position
         changed = reference._state.adding or any(getattr(reference, k) != v for k, v in values.items())
         for key, value in values.items():

@@ -14,6 +14,7 @@ SECRET_KEY = "test-only-key"  # noqa: S105 - the test run only
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL = "http://testserver"
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="editorial-test-static-"))
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A private broker folder per test process: nothing left over from an earlier run.

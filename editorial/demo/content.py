@@ -132,9 +132,7 @@ OTHERS = [
         "Antibiotics do not help with viruses. See a doctor if you feel very unwell, are short of breath, cough up blood, or the cough lasts more than three weeks [1].",
         [
             ref("Guideline on antimicrobial prescribing for acute cough"),
-            ref(
-                "Antibiotics for uncomplicated lower respiratory tract infection in adults: randomised trial evidence"
-            ),
+            ref("Antibiotics for uncomplicated lower respiratory tract infection in adults: randomised trial evidence"),
         ],
         [],
     ),

@@ -149,9 +149,7 @@ def test_transition_from_every_state(name, state, in_state, author, editor):
 
 def test_machine_matches_product_diagram():
     """The transitions declared on the model are exactly the ones PRODUCT.md draws."""
-    declared = {
-        (t.name, t.source, t.target) for t in Article._meta.get_field("status").get_all_transitions(Article)
-    }
+    declared = {(t.name, t.source, t.target) for t in Article._meta.get_field("status").get_all_transitions(Article)}
     assert declared == {
         ("submit", "draft", "submitted"),
         ("resubmit", "changes_requested", "submitted"),

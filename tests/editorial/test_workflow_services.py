@@ -1,9 +1,8 @@
 """The services: the trail they leave, what they refuse, and that they are all-or-nothing."""
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
-from django.db import connection
 
 from articles.models import Article, ArticleVersion
 from editorial import services
@@ -26,7 +25,9 @@ def test_round_trip_leaves_the_full_trail(author, editor):
     article = services.article_approve(article=article, actor=editor, reason="Accurate now.")
 
     records = list(TransitionRecord.objects.filter(article=article).order_by("created_at", "id"))
-    assert [(r.transition, r.from_status, r.to_status, r.actor.username, r.reason, r.review_round) for r in records] == [
+    assert [
+        (r.transition, r.from_status, r.to_status, r.actor.username, r.reason, r.review_round) for r in records
+    ] == [
         ("submit", "draft", "submitted", "author", "First version.", 1),
         ("start_review", "submitted", "under_review", "editor", "Review started", 1),
         ("request_changes", "under_review", "changes_requested", "editor", "Add doses.", 1),
@@ -103,7 +104,12 @@ def test_stale_content_edit_is_refused(author):
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["request_changes", "reject", "withdraw", "retract"])
 def test_decisions_that_need_a_reason_refuse_a_blank_one(name, in_state, author, editor):
-    source = {"request_changes": "under_review", "reject": "submitted", "withdraw": "draft", "retract": "approved"}
+    source = {
+        "request_changes": "under_review",
+        "reject": "submitted",
+        "withdraw": "draft",
+        "retract": "approved",
+    }
     article = in_state(source[name])
     actor = author if name == "withdraw" else editor
     with pytest.raises(ReasonRequired):
@@ -123,7 +129,12 @@ def test_incomplete_draft_is_not_ready(author):
 @pytest.mark.django_db
 def test_a_failure_inside_a_service_rolls_everything_back(author, monkeypatch, django_capture_on_commit_callbacks):
     article = make_article(author)
-    before = (article.history.count(), TransitionRecord.objects.count(), Event.objects.count(), ArticleVersion.objects.count())
+    before = (
+        article.history.count(),
+        TransitionRecord.objects.count(),
+        Event.objects.count(),
+        ArticleVersion.objects.count(),
+    )
 
     def explode(**kwargs):
         raise IntegrityError("disk full")
@@ -134,7 +145,12 @@ def test_a_failure_inside_a_service_rolls_everything_back(author, monkeypatch, d
 
     assert Article.objects.get(pk=article.pk).status == "draft"
     assert Article.objects.get(pk=article.pk).review_round == 0
-    after = (article.history.count(), TransitionRecord.objects.count(), Event.objects.count(), ArticleVersion.objects.count())
+    after = (
+        article.history.count(),
+        TransitionRecord.objects.count(),
+        Event.objects.count(),
+        ArticleVersion.objects.count(),
+    )
     assert after == before
     assert callbacks == []
 

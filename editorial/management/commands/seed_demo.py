@@ -76,7 +76,5 @@ class Command(BaseCommand):
             actor=users["author"], fields=fields, references=spec["references"], reason="Demo draft"
         )
         for name, actor, reason in spec["steps"]:
-            article = services.article_transition(
-                article=article, actor=users[actor], name=name, reason=reason
-            )
+            article = services.article_transition(article=article, actor=users[actor], name=name, reason=reason)
         return True

@@ -1,0 +1,19 @@
+from articles import content
+
+
+def test_cited_numbers_expand_lists_and_ranges():
+    assert content.cited_numbers("a [1] b [2, 4] c [6-8] d [9\u201310]") == {1, 2, 4, 6, 7, 8, 9, 10}
+
+
+def test_citation_problems_name_dangling_markers_and_uncited_references():
+    dangling, uncited = content.citation_problems(["Text [1] [4]", "Patient [2]"], reference_count=3)
+    assert dangling == [4]
+    assert uncited == [3]
+
+
+def test_content_hash_is_stable_and_sensitive():
+    data = {"title": "Q?", "body": "Text", "references": [{"title": "A"}]}
+    same = {"references": [{"title": "A"}], "body": "Text", "title": "Q?"}
+    assert content.content_hash(data) == content.content_hash(same)
+    assert content.content_hash(data) != content.content_hash({**data, "body": "Text."})
+    assert len(content.content_hash(data)) == 64

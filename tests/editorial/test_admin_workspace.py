@@ -1,0 +1,312 @@
+"""The workspace as people use it: forms, buttons, history, and what a forged request gets."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from articles.models import Article
+from editorial import services
+from editorial.models import TransitionRecord
+from tests.factories import make_article
+
+
+def add_form(**overrides):
+    data = {
+        "title": "How is migraine prevented?",
+        "slug": "",
+        "specialty": "",
+        "summary": "Preventive treatment is offered when attacks are frequent.",
+        "body": "## From the Guidelines\n\nOffer prevention [1].",
+        "patient_body": "Some medicines can make attacks less frequent [1].",
+        "change_reason": "First draft",
+        "seen_row_version": "",
+        "references-TOTAL_FORMS": "1",
+        "references-INITIAL_FORMS": "0",
+        "references-MIN_NUM_FORMS": "0",
+        "references-MAX_NUM_FORMS": "1000",
+        "references-0-position": "1",
+        "references-0-title": "Headache guideline",
+        "references-0-authors": "",
+        "references-0-source": "",
+        "references-0-year": "",
+        "references-0-doi": "",
+        "references-0-pmid": "",
+        "references-0-url": "",
+        "_continue": "Save and continue editing",
+    }
+    data.update(overrides)
+    return data
+
+
+def change_form(article, **overrides):
+    refs = list(article.references.all())
+    data = {
+        "title": article.title,
+        "slug": article.slug,
+        "specialty": "",
+        "summary": article.summary,
+        "body": article.body,
+        "patient_body": article.patient_body,
+        "change_reason": "",
+        "seen_row_version": str(article.row_version),
+        "references-TOTAL_FORMS": str(len(refs)),
+        "references-INITIAL_FORMS": str(len(refs)),
+        "references-MIN_NUM_FORMS": "0",
+        "references-MAX_NUM_FORMS": "1000",
+    }
+    for i, ref in enumerate(refs):
+        for field in ("position", "title", "authors", "source", "doi", "pmid", "url"):
+            data[f"references-{i}-{field}"] = getattr(ref, field)
+        data[f"references-{i}-year"] = ref.year or ""
+        data[f"references-{i}-id"] = ref.pk
+        data[f"references-{i}-article"] = article.pk
+    data.update(overrides)
+    return data
+
+
+def transition_url(article, name):
+    return reverse("admin:articles_article_transition", args=[article.pk, name])
+
+
+@pytest.mark.django_db
+def test_author_creates_and_submits_through_the_workspace(client, author):
+    client.force_login(author)
+    response = client.post(reverse("admin:articles_article_add"), add_form())
+    assert response.status_code == 302, response.content.decode()[:2000]
+    article = Article.objects.get(title="How is migraine prevented?")
+    assert article.author == author and article.slug == "how-is-migraine-prevented"
+    assert article.references.get().title == "Headache guideline"
+    created = article.history.get()
+    assert (created.history_user, created.history_change_reason) == (author, "First draft")
+
+    page = client.get(reverse("admin:articles_article_change", args=[article.pk]))
+    assert 'class="button workflow-button transition-submit"' in page.content.decode()
+
+    confirm = client.get(transition_url(article, "submit"))
+    assert "What happens next" in confirm.content.decode()
+    response = client.post(transition_url(article, "submit"), {"row_version": article.row_version, "reason": "Ready"})
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.status == "submitted"
+    assert TransitionRecord.objects.get(article=article).reason == "Ready"
+
+
+@pytest.mark.django_db
+def test_editor_takes_a_submission_to_approved_and_reads_the_history(client, author, editor):
+    article = services.article_submit(article=make_article(author), actor=author, reason="Please review")
+    client.force_login(editor)
+    for name, reason in [("start_review", ""), ("approve", "Checked against the sources")]:
+        article.refresh_from_db()
+        response = client.post(transition_url(article, name), {"row_version": article.row_version, "reason": reason})
+        assert response.status_code == 302, response.content.decode()[:1000]
+    article.refresh_from_db()
+    assert article.status == "approved"
+
+    history = client.get(reverse("admin:articles_article_history", args=[article.pk])).content.decode()
+    for expected in ["Please review", "Checked against the sources", editor.get_full_name(), author.get_full_name()]:
+        assert expected in history
+    assert history.index("Please review") < history.index("Checked against the sources")
+
+
+@pytest.mark.django_db
+def test_buttons_show_exactly_the_transitions_the_user_may_take(client, in_state, author, editor, auditor):
+    article = in_state("under_review")
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    expectations = {
+        editor: {"approve", "request_changes", "reject"},
+        author: {"withdraw"},
+        auditor: set(),
+    }
+    every = {
+        "submit",
+        "resubmit",
+        "start_review",
+        "approve",
+        "request_changes",
+        "reject",
+        "withdraw",
+        "retract",
+        "revise",
+    }
+    for user, shown in expectations.items():
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        for name in every:
+            assert (f'transition-{name}"' in html) == (name in shown), (user, name)
+
+
+@pytest.mark.django_db
+def test_forged_transition_post_is_refused_and_changes_nothing(client, in_state, author):
+    article = in_state("under_review")
+    client.force_login(author)
+    response = client.post(transition_url(article, "approve"), {"row_version": article.row_version, "reason": "me"})
+    assert response.status_code == 403
+    assert "Only an editor can approve" in response.content.decode()
+    assert Article.objects.get(pk=article.pk).status == "under_review"
+
+
+@pytest.mark.django_db
+def test_transition_from_a_stale_page_is_refused(client, in_state, editor, author):
+    article = in_state("under_review")
+    seen = article.row_version
+    services.article_withdraw(article=article, actor=author, reason="Pulled")
+    client.force_login(editor)
+    response = client.post(transition_url(article, "approve"), {"row_version": seen, "reason": ""})
+    assert response.status_code == 409
+    assert "changed meanwhile" in response.content.decode()
+    assert Article.objects.get(pk=article.pk).status == "withdrawn"
+
+
+@pytest.mark.django_db
+def test_reason_is_asked_for_and_required(client, in_state, editor):
+    article = in_state("under_review")
+    client.force_login(editor)
+    response = client.post(
+        transition_url(article, "request_changes"), {"row_version": article.row_version, "reason": ""}
+    )
+    assert response.status_code == 400
+    assert "Say why" in response.content.decode()
+    assert Article.objects.get(pk=article.pk).status == "under_review"
+
+
+@pytest.mark.django_db
+def test_stale_content_edit_is_refused_with_a_message(client, author):
+    article = make_article(author)
+    seen = Article.objects.get(pk=article.pk)
+    services.article_update(article=article, actor=author, fields={"summary": "Edited elsewhere."})
+    client.force_login(author)
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    response = client.post(url, change_form(seen, summary="My edit."))
+    assert response.status_code == 200
+    assert "Someone changed this article while you were editing it" in response.content.decode()
+    assert Article.objects.get(pk=article.pk).summary == "Edited elsewhere."
+
+
+@pytest.mark.django_db
+def test_content_edit_records_who_and_why(client, author):
+    article = make_article(author)
+    client.force_login(author)
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    response = client.post(url, change_form(article, summary="Sharper answer.", change_reason="Tightened the summary"))
+    assert response.status_code == 302
+    latest = Article.objects.get(pk=article.pk).history.latest("history_date")
+    assert (latest.summary, latest.history_user, latest.history_change_reason) == (
+        "Sharper answer.",
+        author,
+        "Tightened the summary",
+    )
+
+
+@pytest.mark.django_db
+def test_content_is_read_only_while_under_review(client, in_state, author):
+    article = in_state("under_review")
+    client.force_login(author)
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    response = client.post(url, change_form(article, summary="Sneaky edit."))
+    assert response.status_code == 403
+    assert Article.objects.get(pk=article.pk).summary != "Sneaky edit."
+
+
+@pytest.mark.django_db
+def test_another_authors_article_is_invisible_on_every_page(client, author, other_author):
+    theirs = make_article(other_author, title="Their question?")
+    history_row = theirs.history.first()
+    client.force_login(author)
+    change = client.get(reverse("admin:articles_article_change", args=[theirs.pk]))
+    assert change.status_code == 302  # the admin's "does not exist" redirect: nothing revealed
+    assert "Their question?" not in client.get(change.url).content.decode()
+    assert client.get(reverse("admin:articles_article_history", args=[theirs.pk])).status_code == 404
+    record = reverse("admin:articles_article_simple_history", args=[theirs.pk, history_row.pk])
+    assert client.get(record).status_code == 404
+    assert client.get(transition_url(theirs, "withdraw")).status_code == 404
+    response = client.post(transition_url(theirs, "withdraw"), {"row_version": theirs.row_version, "reason": "x"})
+    assert response.status_code == 404
+    changelist = client.get(reverse("admin:articles_article_changelist")).content.decode()
+    assert "Their question?" not in changelist
+    assert Article.objects.get(pk=theirs.pk).status == "draft"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["author", "editor", "superuser"])
+def test_history_cannot_be_reverted_by_anyone(client, who, author, editor, superuser):
+    article = make_article(author)
+    services.article_update(article=article, actor=author, fields={"summary": "Second summary."})
+    first = article.history.earliest("history_date")
+    client.force_login({"author": author, "editor": editor, "superuser": superuser}[who])
+    url = reverse("admin:articles_article_simple_history", args=[article.pk, first.pk])
+    response = client.post(url, change_form(article, summary="A short answer.", _change_history="1"))
+    assert response.status_code in (403, 404, 405)
+    assert Article.objects.get(pk=article.pk).summary == "Second summary."
+    assert article.history.count() == 2
+
+
+@pytest.mark.django_db
+def test_superuser_without_a_role_does_not_act_in_the_workflow(client, superuser, author):
+    article = services.article_submit(article=make_article(author), actor=author)
+    client.force_login(superuser)
+    assert client.get(reverse("admin:articles_article_changelist")).status_code == 403
+    response = client.post(transition_url(article, "start_review"), {"row_version": article.row_version})
+    assert response.status_code in (403, 404)
+    assert Article.objects.get(pk=article.pk).status == "submitted"
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_nobody_deletes_articles_or_users(client, superuser, editor, author):
+    article = make_article(author)
+    client.force_login(editor)
+    assert client.post(reverse("admin:articles_article_delete", args=[article.pk]), {"post": "yes"}).status_code == 403
+    client.force_login(superuser)
+    assert client.post(reverse("admin:auth_user_delete", args=[author.pk]), {"post": "yes"}).status_code == 403
+    assert Article.objects.filter(pk=article.pk).exists()
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_what_waits_for_the_user(client, in_state, editor, author):
+    in_state("submitted")
+    in_state("submitted")
+    in_state("under_review")
+    client.force_login(editor)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Submitted: waiting for review to start" in html
+    assert '<span class="panel-count">2</span>' in html
+
+
+def _count_queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["changelist", "index"])
+def test_list_pages_run_a_bounded_number_of_queries(client, page, in_state, editor):
+    """An N+1 on a list fails here: the count must not grow with the number of articles."""
+    url = {"changelist": reverse("admin:articles_article_changelist"), "index": reverse("admin:index")}[page]
+    in_state("approved")
+    client.force_login(editor)
+    small = _count_queries(client, url)
+    for status in ("submitted", "under_review", "approved", "changes_requested", "retracted"):
+        in_state(status)
+    assert _count_queries(client, url) == small
+    assert small <= 20
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["change", "history"])
+def test_article_pages_run_a_bounded_number_of_queries(client, page, in_state, editor, author):
+    """The count must not grow with the article's rounds, transitions and references."""
+    name = {"change": "admin:articles_article_change", "history": "admin:articles_article_history"}[page]
+    short = in_state("approved")
+    long = in_state("approved", make_article(author, title="A long story?", references=12))
+    for _ in range(3):
+        long = services.article_revise(article=long, actor=author)
+        long = services.article_submit(article=long, actor=author)
+        long = services.article_start_review(article=long, actor=editor)
+        long = services.article_approve(article=long, actor=editor)
+    client.force_login(editor)
+    small = _count_queries(client, reverse(name, args=[short.pk]))
+    assert _count_queries(client, reverse(name, args=[long.pk])) == small
+    assert small <= 20

@@ -1,0 +1,129 @@
+"""Notifications: who receives what, once; and a real Celery worker delivering them."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.db import transaction
+
+from config.celery import app
+from editorial import notifications, outbox, services
+from editorial.models import Event, Notification
+from editorial.permissions import Role
+from tests.factories import UserFactory, make_article
+
+
+@pytest.mark.django_db
+def test_submission_reaches_the_editors_but_not_the_author(author, editor, second_editor):
+    article = services.article_submit(article=make_article(author), actor=author, reason="Please review")
+    event = Event.objects.get(article=article)
+    notifications.deliver(event.pk)
+    assert sorted(m.to[0] for m in mail.outbox) == ["editor2@example.org", "editor@example.org"]
+    message = mail.outbox[0]
+    assert message.subject == f"Submitted for review: {article.title}"
+    assert f"/admin/articles/article/{article.pk}/change/" in message.body
+    assert "Please review" in message.body
+    html = message.alternatives[0][0]
+    assert article.title in html
+    event.refresh_from_db()
+    assert event.status == Event.Status.DONE
+
+
+@pytest.mark.django_db
+def test_an_editor_who_wrote_the_article_is_not_asked_to_review_it(editor, second_editor):
+    writer = UserFactory(username="writer", roles=[Role.EDITOR, Role.AUTHOR])
+    article = services.article_submit(article=make_article(writer), actor=writer)
+    notifications.deliver(Event.objects.get(article=article).pk)
+    assert sorted(m.to[0] for m in mail.outbox) == ["editor2@example.org", "editor@example.org"]
+
+
+@pytest.mark.django_db
+def test_decision_letter_reaches_the_author(in_state, author):
+    article = in_state("changes_requested")
+    event = Event.objects.filter(article=article, kind="article.decision").get()
+    notifications.deliver(event.pk)
+    assert [m.to for m in mail.outbox] == [[author.email]]
+    assert "changes requested" in mail.outbox[0].subject
+    assert "Add doses." in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_delivering_twice_sends_once(author, editor):
+    article = services.article_submit(article=make_article(author), actor=author)
+    event = Event.objects.get(article=article)
+    notifications.deliver(event.pk)
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.PENDING)  # as if redelivered
+    notifications.deliver(event.pk)
+    assert len(mail.outbox) == 1
+    assert Notification.objects.get(event=event).attempts == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_send_is_recorded_and_retried_later(author, editor, monkeypatch):
+    article = services.article_submit(article=make_article(author), actor=author)
+    event = Event.objects.get(article=article)
+
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError("SMTP server refused the connection")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    with pytest.raises(notifications.DeliveryIncomplete):
+        notifications.deliver(event.pk)
+    delivery = Notification.objects.get(event=event)
+    assert delivery.status == Notification.Status.FAILED
+    assert "refused" in delivery.last_error
+    monkeypatch.undo()
+    notifications.deliver(event.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(mail.outbox)) == (Notification.Status.SENT, 2, 1)
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture
+def worker(settings):
+    """A real Celery worker on the configured broker (filesystem, or Redis in the PG run)."""
+    app.conf.task_always_eager = False
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"):
+        yield
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_delivers_the_submission_email(worker, author, editor, mailoutbox):
+    article = services.article_submit(article=make_article(author), actor=author)
+    event = Event.objects.get(article=article)
+    assert wait_for(lambda: Event.objects.get(pk=event.pk).status == Event.Status.DONE), "not delivered"
+    assert [m.to for m in mailoutbox] == [[editor.email]]
+    # Handing the same event over again (the beat's re-enqueue) sends nothing more.
+    outbox.enqueue_event(event.pk)
+    outbox.enqueue_event(event.pk)
+    time.sleep(3)
+    assert len(mailoutbox) == 1
+    assert Notification.objects.get(event=event).attempts == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transition_sends_nothing(worker, author, editor, mailoutbox):
+    article = make_article(author)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.article_submit(article=article, actor=author)
+        raise RuntimeError("the request failed after the service")
+    assert not Event.objects.exists()
+    article.refresh_from_db()
+    services.article_submit(article=article, actor=author)
+    assert wait_for(lambda: Event.objects.filter(status=Event.Status.DONE).exists())
+    time.sleep(2)
+    # One e-mail: the committed submission; the rolled-back one never reached anyone.
+    assert [m.subject for m in mailoutbox] == [f"Submitted for review: {article.title}"]

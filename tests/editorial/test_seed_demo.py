@@ -1,0 +1,71 @@
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from articles.models import Article, Reference
+from editorial.models import TransitionRecord
+
+
+def dump():
+    articles = [
+        (a.slug, a.status, a.review_round, a.author.username, a.title, a.body, [r.title for r in a.references.all()])
+        for a in Article.objects.order_by("slug").prefetch_related("references").select_related("author")
+    ]
+    transitions = list(
+        TransitionRecord.objects.order_by("id").values_list("article__slug", "transition", "actor__username", "reason")
+    )
+    return articles, transitions, Reference.objects.count()
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_seed_demo_is_idempotent(monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    call_command("seed_demo")
+    first = dump()
+    call_command("seed_demo")
+    assert dump() == first
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_seed_demo_builds_every_state_and_the_reference_article(monkeypatch, client):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    call_command("seed_demo")
+    statuses = set(Article.objects.values_list("status", flat=True))
+    assert statuses == {
+        "draft",
+        "submitted",
+        "under_review",
+        "changes_requested",
+        "approved",
+        "rejected",
+        "withdrawn",
+        "retracted",
+    }
+    hip = Article.objects.get(slug="what-is-the-treatment-for-hip-overuse-injury")
+    assert hip.status == "submitted"
+    refs = list(hip.references.all())
+    assert len(refs) == 6
+    assert all(not r.doi and not r.pmid for r in refs), "demo references carry no invented identifiers"
+    assert "## From the Guidelines" in hip.body and "## From the Research" in hip.body
+    assert hip.patient_body.strip()
+    for username in ("author", "reviewer1", "reviewer2", "editor", "auditor", "admin"):
+        assert client.login(username=username, password="demo"), username
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=False)
+def test_seed_demo_refuses_default_password_when_debug_is_off(monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="DEMO_PASSWORD"):
+        call_command("seed_demo")
+    assert not Article.objects.exists()
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=False)
+def test_seed_demo_takes_an_explicit_password(monkeypatch, client):
+    monkeypatch.setenv("DEMO_PASSWORD", "a-long-demo-password")
+    call_command("seed_demo")
+    assert client.login(username="editor", password="a-long-demo-password")
