@@ -263,6 +263,11 @@ class Reference(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def link(self) -> str:
+        """The URL, if it is a web address: nothing else is ever put in a page's href."""
+        return self.url if self.url.lower().startswith(("https://", "http://")) else ""
+
     def as_content(self) -> dict:
         return {field: getattr(self, field) for field in content.REFERENCE_FIELDS}
 

@@ -12,6 +12,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.text import slugify
 from django_fsm import ConcurrentTransition, can_proceed
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from articles import content
 from articles.models import Article, ArticleVersion, Reference
@@ -298,7 +299,9 @@ def article_create(*, actor, fields: Mapping, references: Iterable[Mapping] = ()
     article = Article(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
     with transaction.atomic():
         article_save(article=article, actor=actor, reason=reason)
-        references_replace(article=article, actor=actor, references=references, reason=reason or "Draft created")
+        _write_references(
+            article=article, actor=actor, wanted=list(references), existing=[], reason=reason or "Draft created"
+        )
     return article
 
 
@@ -326,26 +329,43 @@ def article_update(
 
 
 def references_replace(*, article: Article, actor, references: Iterable[Mapping], reason: str) -> list[Reference]:
-    """Make the article's reference list exactly ``references``, in order, with history."""
-    wanted = list(references)
-    existing = list(article.references.all())
-    kept = []
+    """Make the article's reference list exactly ``references``, in order, with history.
+
+    Bulk writes: the number of queries does not grow with the number of references.
+    """
+    return _write_references(
+        article=article, actor=actor, wanted=list(references), existing=list(article.references.all()), reason=reason
+    )
+
+
+def _write_references(*, article, actor, wanted: list, existing: list, reason: str) -> list[Reference]:
+    fields = [*content.REFERENCE_FIELDS, "position"]
+    created, changed, result = [], [], []
     for position, data in enumerate(wanted, start=1):
-        reference = existing[position - 1] if position <= len(existing) else Reference(article=article)
-        values = {field: data.get(field, "" if field != "year" else None) for field in content.REFERENCE_FIELDS}
+        values = {field: data.get(field, None if field == "year" else "") for field in content.REFERENCE_FIELDS}
         values["position"] = position
-        changed = reference._state.adding or any(getattr(reference, k) != v for k, v in values.items())
+        if position <= len(existing):
+            reference = existing[position - 1]
+            result.append(reference)
+            if all(getattr(reference, key) == value for key, value in values.items()):
+                continue
+            changed.append(reference)
+        else:
+            reference = Reference(article=article)
+            created.append(reference)
+            result.append(reference)
         for key, value in values.items():
             setattr(reference, key, value)
-        if changed:
-            reference.full_clean(exclude=["article"])
-            set_audit_context(reference, actor=actor, reason=reason)
-            reference.save()
-        kept.append(reference)
+        # The check constraint is the database's job; validating it here would cost a query.
+        reference.full_clean(exclude=["article"], validate_constraints=False)
+    if created:
+        bulk_create_with_history(created, Reference, default_user=actor, default_change_reason=reason)
+    if changed:
+        bulk_update_with_history(changed, Reference, fields, default_user=actor, default_change_reason=reason)
     for reference in existing[len(wanted) :]:
         set_audit_context(reference, actor=actor, reason=reason)
         reference.delete()
-    return kept
+    return result
 
 
 def references_save(

@@ -200,3 +200,19 @@ def test_query_count_does_not_grow_with_references(author):
             services.article_submit(article=article, actor=actor)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
+def test_query_counts_of_the_content_services(author):
+    actor = type(author).objects.get(pk=author.pk)
+    refs = [{"title": f"Source {n}"} for n in range(5)]
+    with CaptureQueriesContext(connection) as created:
+        article = services.article_create(
+            actor=actor, fields={"title": "Q?", "summary": "A."}, references=refs, reason="New"
+        )
+    # roles, slug check, article + history, the references and their history in bulk
+    assert len(created) <= 10, [q["sql"] for q in created]
+    actor = type(author).objects.get(pk=author.pk)
+    with CaptureQueriesContext(connection) as updated:
+        services.article_update(article=article, actor=actor, fields={"summary": "B."}, reason="Edit")
+    assert len(updated) <= 8, [q["sql"] for q in updated]
