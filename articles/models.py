@@ -82,7 +82,10 @@ class Article(ConcurrentTransitionMixin, models.Model):
     content_updated_at = models.DateTimeField(
         "last updated", auto_now_add=True, help_text="When the content last changed."
     )
-    last_approved_at = models.DateTimeField(null=True, blank=True)
+    last_approved_at = models.DateTimeField("last reviewed", null=True, blank=True)
+    review_due_at = models.DateTimeField(
+        "next review due", null=True, blank=True, help_text="When approved content falls due for re-review."
+    )
     current_version = models.ForeignKey(
         "ArticleVersion",
         on_delete=models.PROTECT,
@@ -108,6 +111,7 @@ class Article(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["status", "-updated_at"], name="article_status_updated"),
             models.Index(fields=["author", "status"], name="article_author_status"),
+            models.Index(fields=["review_due_at"], name="article_review_due"),
         ]
 
     def __str__(self) -> str:
@@ -179,8 +183,9 @@ class Article(ConcurrentTransitionMixin, models.Model):
         target=S.APPROVED,
         custom={"label": "Approve", "reason": "optional"},
     )
-    def approve(self, *, at) -> None:
+    def approve(self, *, at, review_due_at) -> None:
         self.last_approved_at = at
+        self.review_due_at = review_due_at
         self.published_version_id = self.current_version_id
 
     @transition(

@@ -18,9 +18,12 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from articles.models import Article, Reference, Specialty
 from articles.rendering import render_markdown
-from editorial import permissions, services
+from editorial import board, permissions, selectors, services
+from editorial.admin_board import parse_moment
+from editorial.approval import approval_status
 from editorial.audit import set_audit_context
-from editorial.exceptions import EditorialError
+from editorial.exceptions import EditorialError, NotReady, ReasonRequired, SignatureRefused
+from editorial.invitations import default_dates as default_invitation_dates
 from editorial.models import Event, Notification, TransitionRecord
 from editorial.permissions import Role
 
@@ -244,8 +247,29 @@ class ArticleAdmin(SimpleHistoryAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def workflow_context(self, request, article):
-        transitions = permissions.available_transitions(request.user, article)
+        user = request.user
+        transitions = permissions.available_transitions(user, article)
+        sees_board = permissions.sees_every_article(user)
+        invitations = selectors.round_invitations(article) if article.review_round else []
+        if not sees_board:
+            invitations = [i for i in invitations if i.reviewer_id == user.pk]
+        for invitation in invitations:
+            review = getattr(invitation, "review", None)
+            invitation.show_confidential = review is not None and permissions.may_read_confidential(user, review)
+            invitation.superseded = (
+                review is not None and hasattr(review, "signature") and review.version_id != article.current_version_id
+            )
+        board_context = {
+            "invitations": invitations,
+            "sees_board": sees_board,
+            "can_invite": permissions.invite_refusal(user, article) is None
+            and article.status in ("submitted", "under_review"),
+            "invite_url": reverse("admin:articles_article_invite", args=[article.pk]),
+            "approval": approval_status(article) if sees_board and article.status == "under_review" else None,
+            "letters": selectors.decision_letters(article) if (sees_board or article.author_id == user.pk) else [],
+        }
         return {
+            **board_context,
             "article": article,
             "transitions": [
                 {
@@ -270,6 +294,11 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 self.admin_site.admin_view(self.transition_view),
                 name="articles_article_transition",
             ),
+            path(
+                "<path:object_id>/invite/",
+                self.admin_site.admin_view(self.invite_view),
+                name="articles_article_invite",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -289,9 +318,11 @@ class ArticleAdmin(SimpleHistoryAdmin):
             "consequences": CONSEQUENCES.get(name, []),
             "change_url": change_url,
             "row_version": article.row_version,
+            "signs": name == "approve",
+            "approval": approval_status(article) if name == "approve" else None,
             "error": None,
         }
-        status = 200
+        status, fixable = 200, False
         if request.method == "POST":
             copy = article
             try:
@@ -300,11 +331,22 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 copy.row_version = -1
             try:
                 services.article_transition(
-                    article=copy, actor=request.user, name=name, reason=request.POST.get("reason", "")
+                    article=copy,
+                    actor=request.user,
+                    name=name,
+                    reason=request.POST.get("reason", ""),
+                    password=request.POST.get("password", ""),
+                    override_reason=request.POST.get("override_reason", ""),
+                    request=request,
                 )
             except EditorialError as error:
                 context["error"], status = error.message, error.http_status
+                # Errors the person can put right on this page keep the form open.
+                fixable = isinstance(error, ReasonRequired | SignatureRefused) or (
+                    isinstance(error, NotReady) and name == "approve" and context["approval"].quorum_reached
+                )
                 context["reason"] = request.POST.get("reason", "")
+                context["override_reason"] = request.POST.get("override_reason", "")
                 article.refresh_from_db()
                 context["row_version"] = article.row_version
             else:
@@ -315,8 +357,54 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 services.check_transition(article=article, actor=request.user, name=name)
             except EditorialError as error:
                 context["error"], status = error.message, error.http_status
-        context["can_confirm"] = context["error"] is None or status == 400
+        context["can_confirm"] = context["error"] is None or fixable
         return TemplateResponse(request, "editorial/admin/transition_confirm.html", context, status=status)
+
+    def invite_view(self, request, object_id):
+        """The editor chooses board members for the current round, the best matches first."""
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("No such article.")
+        change_url = reverse("admin:articles_article_change", args=[article.pk])
+        respond_by, due_at = default_invitation_dates()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Invite reviewers: {article.title}",
+            "opts": self.model._meta,
+            "article": article,
+            "change_url": change_url,
+            "respond_by": respond_by.date().isoformat(),
+            "due_at": due_at.date().isoformat(),
+            "error": permissions.invite_refusal(request.user, article),
+            "chosen": set(),
+        }
+        status = 403 if context["error"] else 200
+        if request.method == "POST" and not context["error"]:
+            chosen = [int(pk) for pk in request.POST.getlist("reviewer") if pk.isdigit()]
+            people = list(User.objects.filter(pk__in=chosen))
+            try:
+                created = board.invitation_create(
+                    article=article,
+                    actor=request.user,
+                    reviewers=people,
+                    respond_by=parse_moment(request.POST.get("respond_by", "")),
+                    due_at=parse_moment(request.POST.get("due_at", "")),
+                    reason=request.POST.get("reason", ""),
+                )
+            except EditorialError as error:
+                context.update(
+                    error=error.message,
+                    chosen=set(chosen),
+                    respond_by=request.POST.get("respond_by", ""),
+                    due_at=request.POST.get("due_at", ""),
+                )
+                status = error.http_status
+            else:
+                names = ", ".join(i.reviewer.get_full_name() or i.reviewer.username for i in created)
+                messages.success(request, f"Invited {names}. Each is told by e-mail.")
+                return HttpResponseRedirect(change_url)
+        context["suggestions"] = selectors.suggest_reviewers(article) if status != 403 else []
+        return TemplateResponse(request, "editorial/admin/invite.html", context, status=status)
 
     # --- History: read it, never write it ---------------------------------------------------
 

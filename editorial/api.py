@@ -119,6 +119,20 @@ class TransitionRequestSerializer(serializers.Serializer):
     row_version = serializers.IntegerField(
         help_text="The row_version of the copy you acted on; a stale copy is refused (409)."
     )
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        style={"input_type": "password"},
+        help_text="approve only: the editor's password, which signs the decision.",
+    )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="approve only: why an open reject recommendation is overridden.",
+    )
 
 
 class ArticleViewSet(
@@ -155,6 +169,9 @@ class ArticleViewSet(
                 actor=request.user,
                 name=body.validated_data["transition"],
                 reason=body.validated_data["reason"],
+                password=body.validated_data["password"],
+                override_reason=body.validated_data["override_reason"],
+                request=request,
             )
         except EditorialError as error:
             raise EditorialAPIError(error) from error

@@ -15,10 +15,12 @@ class EditorialConfig(AppConfig):
 
     def ready(self) -> None:
         from articles.models import Article
-        from editorial import audit, permissions
+        from editorial import approval, audit, permissions
 
         # The machine's own permission hook asks the one policy, so that
         # ``get_available_user_status_transitions`` and ``has_transition_perm`` agree
         # with every door (admin, API, tasks).
         permissions.install_transition_policy(Article)
+        # The quorum needs the board's signatures, which the articles app does not know.
+        approval.install_approval_rule(Article)
         audit.connect()

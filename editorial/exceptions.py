@@ -52,3 +52,17 @@ class MissingAuditContext(RuntimeError):
 
     A programming error, not a user error: every door must say who acts and why.
     """
+
+
+class SignatureRefused(EditorialError):
+    """The password given to sign was wrong: nothing was signed, the attempt was recorded."""
+
+    http_status = 403
+    code = "signature_refused"
+
+
+class Ineligible(EditorialError):
+    """The person chosen cannot take this part (a reviewer who is the author, a non-member ...)."""
+
+    http_status = 400
+    code = "ineligible"

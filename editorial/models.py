@@ -44,6 +44,11 @@ class EventKind(models.TextChoices):
     DECISION = "article.decision", "Decision"
     WITHDRAWN = "article.withdrawn", "Article withdrawn"
     RETRACTED = "article.retracted", "Article retracted"
+    INVITED = "invitation.invited", "Reviewers invited"
+    DECLINED = "invitation.declined", "Invitation declined"
+    EXPIRED = "invitation.expired", "Invitation expired"
+    CANCELLED = "invitation.cancelled", "Invitation cancelled"
+    REVIEWS_COMPLETE = "round.reviews_complete", "All reviews in"
 
 
 class Event(models.Model):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from editorial.models import Event, EventKind, Notification
 from editorial.permissions import Role
+from reviewers.models import Invitation, InvitationStatus
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +34,41 @@ def _editors():
 def recipients_for(event: Event) -> list:
     """The people an event concerns, never the person who caused it."""
     article = event.article
-    if event.kind == EventKind.WITHDRAWN and event.payload.get("from") == "draft":
+    kind = event.kind
+    if kind == EventKind.WITHDRAWN and event.payload.get("from") == "draft":
         people = User.objects.none()  # nobody but the author knew of a draft
-    elif event.kind in (EventKind.SUBMITTED, EventKind.WITHDRAWN):
+    elif kind in (EventKind.SUBMITTED, EventKind.WITHDRAWN, EventKind.DECLINED, EventKind.EXPIRED,
+                  EventKind.REVIEWS_COMPLETE):
         # Editors of the board, but not the article's own author: they cannot decide on it.
         people = _editors().exclude(pk=article.author_id)
-    elif event.kind in (EventKind.DECISION, EventKind.RETRACTED):
+    elif kind == EventKind.DECISION:
         people = User.objects.filter(pk=article.author_id, is_active=True)
+    elif kind == EventKind.RETRACTED:
+        reviewed = Invitation.objects.filter(article=article, status=InvitationStatus.COMPLETED).values("reviewer_id")
+        people = User.objects.filter(Q(pk=article.author_id) | Q(pk__in=reviewed), is_active=True)
+    elif kind == EventKind.INVITED:
+        invited = Invitation.objects.filter(pk__in=event.payload.get("invitations", [])).values("reviewer_id")
+        people = User.objects.filter(pk__in=invited, is_active=True)
+    elif kind == EventKind.CANCELLED:
+        cancelled = Invitation.objects.filter(pk=event.payload.get("invitation")).values("reviewer_id")
+        people = User.objects.filter(pk__in=cancelled, is_active=True)
     else:
         people = User.objects.none()
     if event.actor_id:
         people = people.exclude(pk=event.actor_id)
     return list(people.distinct().order_by("pk"))
+
+
+def action_url(notification: Notification) -> str:
+    """Where the recipient acts: their invitation for a reviewer, else the article's page."""
+    event = notification.event
+    if event.kind == EventKind.INVITED:
+        invitation = Invitation.objects.filter(
+            pk__in=event.payload.get("invitations", []), reviewer=notification.recipient_id
+        ).first()
+        if invitation:
+            return settings.SITE_URL + reverse("admin:reviewers_invitation_change", args=[invitation.pk])
+    return settings.SITE_URL + reverse("admin:articles_article_change", args=[event.article_id])
 
 
 def render(notification: Notification) -> EmailMultiAlternatives:
@@ -57,7 +81,7 @@ def render(notification: Notification) -> EmailMultiAlternatives:
         "recipient": notification.recipient,
         "actor": event.actor,
         "site_url": settings.SITE_URL,
-        "action_url": settings.SITE_URL + reverse("admin:articles_article_change", args=[article.pk]),
+        "action_url": action_url(notification),
     }
     base = f"editorial/notifications/{event.kind.replace('.', '_')}"
     subject = " ".join(render_to_string(f"{base}.subject.txt", context).split())

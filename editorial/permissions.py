@@ -7,10 +7,11 @@ a superuser acts in the workflow only through the roles they hold (PRODUCT.md).
 from enum import StrEnum
 from functools import partial
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from articles.models import EDITABLE_STATES, Article
 from editorial.exceptions import NotPermitted
+from reviewers.models import OPEN_OR_DONE, Invitation, InvitationStatus, Review
 
 
 class Role(StrEnum):
@@ -43,7 +44,7 @@ def _is_author_of(user, article: Article) -> bool:
 # --- Transitions -------------------------------------------------------------------------
 
 OWNER_TRANSITIONS = frozenset({"submit", "resubmit", "withdraw"})
-EDITOR_TRANSITIONS = frozenset({"start_review", "approve", "request_changes", "reject", "retract"})
+EDITOR_TRANSITIONS = frozenset({"approve", "request_changes", "reject", "retract"})
 
 
 def transition_refusal(user, article: Article, name: str) -> str | None:
@@ -53,6 +54,13 @@ def transition_refusal(user, article: Article, name: str) -> str | None:
         if mine and has_role(user, Role.AUTHOR, Role.EDITOR):
             return None
         return f"Only the article's author can {_verb(name)} it."
+    if name == "start_review":
+        # An editor starts it, or the first board member to accept an invitation does.
+        if mine:
+            return "You wrote this article, so you cannot start its review."
+        if has_role(user, Role.EDITOR) or _has_accepted_invitation(user, article):
+            return None
+        return "Only an editor, or a board member who accepted an invitation, can start the review."
     if name == "revise":
         if has_role(user, Role.EDITOR) or (mine and has_role(user, Role.AUTHOR)):
             return None
@@ -64,6 +72,15 @@ def transition_refusal(user, article: Article, name: str) -> str | None:
             return f"You wrote this article, so you cannot {_verb(name)} it."
         return None
     return f"There is no transition called {name!r}."
+
+
+def _has_accepted_invitation(user, article: Article) -> bool:
+    return (
+        has_role(user, Role.BOARD)
+        and Invitation.objects.filter(
+            article=article, reviewer=user, review_round=article.review_round, status=InvitationStatus.ACCEPTED
+        ).exists()
+    )
 
 
 def may_fire(user, article: Article, name: str) -> bool:
@@ -129,22 +146,82 @@ def sees_every_article(user) -> bool:
     return has_role(user, Role.EDITOR, Role.AUDITOR)
 
 
+def _invited(user):
+    """Articles this board member is invited to, while the invitation is open or completed."""
+    return Exists(Invitation.objects.filter(article=OuterRef("pk"), reviewer=user, status__in=OPEN_OR_DONE))
+
+
 def visible_articles(user, queryset: QuerySet | None = None) -> QuerySet:
     """The articles a user may see in the workspace, history and API included."""
     queryset = Article.objects.all() if queryset is None else queryset
     if sees_every_article(user):
         return queryset
+    rule = Q(pk__in=[])
     if has_role(user, Role.AUTHOR):
-        return queryset.filter(Q(author=user))
-    return queryset.none()
+        rule |= Q(author=user)
+    if has_role(user, Role.BOARD):
+        rule |= _invited(user)
+    return queryset.filter(rule)
 
 
 def may_view_article(user, article: Article) -> bool:
     """The same rule as ``visible_articles``, for one article already in hand."""
     if sees_every_article(user):
         return True
-    return has_role(user, Role.AUTHOR) and _is_author_of(user, article)
+    if has_role(user, Role.AUTHOR) and _is_author_of(user, article):
+        return True
+    return has_role(user, Role.BOARD) and (
+        Invitation.objects.filter(article=article, reviewer=user, status__in=OPEN_OR_DONE).exists()
+    )
 
 
 def may_export_audit(user) -> bool:
     return has_role(user, Role.EDITOR, Role.AUDITOR)
+
+
+# --- The board ---------------------------------------------------------------------------
+
+
+def invite_refusal(user, article: Article) -> str | None:
+    """Why ``user`` may not invite reviewers to (or cancel invitations on) ``article``."""
+    if not has_role(user, Role.EDITOR):
+        return "Only an editor can invite reviewers."
+    if _is_author_of(user, article):
+        return "You wrote this article, so you cannot choose its reviewers."
+    return None
+
+
+def require_invite(user, article: Article) -> None:
+    refusal = invite_refusal(user, article)
+    if refusal:
+        raise NotPermitted(refusal)
+
+
+def reviewer_refusal(user, invitation: Invitation) -> str | None:
+    """Why ``user`` may not answer, review or sign on ``invitation``."""
+    if invitation.reviewer_id != user.pk or not has_role(user, Role.BOARD):
+        return "Only the invited board member can answer this invitation or review."
+    if invitation.article.author_id == user.pk:
+        return "You wrote this article, so you cannot review it."
+    return None
+
+
+def require_reviewer(user, invitation: Invitation) -> None:
+    refusal = reviewer_refusal(user, invitation)
+    if refusal:
+        raise NotPermitted(refusal)
+
+
+def may_read_confidential(user, review: Review) -> bool:
+    """Confidential comments: the editors, the auditors and the reviewer who wrote them."""
+    return sees_every_article(user) or review.invitation.reviewer_id == user.pk
+
+
+def visible_invitations(user, queryset: QuerySet | None = None) -> QuerySet:
+    """Invitations a user may see: editors and auditors all, a board member their own."""
+    queryset = Invitation.objects.all() if queryset is None else queryset
+    if sees_every_article(user):
+        return queryset
+    if has_role(user, Role.BOARD):
+        return queryset.filter(reviewer=user)
+    return queryset.none()

@@ -1,9 +1,14 @@
 """Reads shared by the public pages and the API."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from articles.models import Article, ArticleStatus
+from editorial.models import Event, EventKind
+from editorial.permissions import Role
+from reviewers.models import OPEN_OR_DONE, Conflict, Invitation, InvitationStatus, ReviewerProfile
 
 S = ArticleStatus
 
@@ -19,3 +24,64 @@ def public_articles() -> QuerySet:
     statuses = PUBLIC_STATUSES.get(settings.EDITORIAL_PUBLIC_FROM, PUBLIC_STATUSES["approved"])
     never = {S.WITHDRAWN, S.REJECTED}
     return Article.objects.filter(Q(status__in=statuses) | (Q(published_version__isnull=False) & ~Q(status__in=never)))
+
+
+# --- The board --------------------------------------------------------------------------------
+
+
+@dataclass
+class Suggestion:
+    profile: ReviewerProfile
+    specialty_match: bool
+    load: int
+
+    @property
+    def at_capacity(self) -> bool:
+        return self.load >= self.profile.max_active_reviews
+
+
+def suggest_reviewers(article: Article) -> list[Suggestion]:
+    """Active board members who may review this round: specialty match first, then the least busy.
+
+    Leaves out the author, anyone who declared competing interests on this article and anyone
+    already invited to this round. Two queries, whatever the size of the board.
+    """
+    declared = Invitation.objects.filter(article=article, conflict=Conflict.DECLARED).values("reviewer_id")
+    in_round = Invitation.objects.filter(
+        article=article, review_round=article.review_round, status__in=OPEN_OR_DONE
+    ).values("reviewer_id")
+    matches = ReviewerProfile.specialties.through.objects.filter(
+        reviewerprofile_id=OuterRef("pk"), specialty_id=article.specialty_id
+    )
+    profiles = (
+        ReviewerProfile.objects.filter(is_active=True, user__is_active=True, user__groups__name=Role.BOARD)
+        .exclude(user_id=article.author_id)
+        .exclude(user_id__in=declared)
+        .exclude(user_id__in=in_round)
+        .select_related("user")
+        .prefetch_related("specialties")
+        .annotate(
+            match=Exists(matches),
+            load=Count(
+                "user__review_invitations",
+                filter=Q(user__review_invitations__status__in=[InvitationStatus.INVITED, InvitationStatus.ACCEPTED]),
+                distinct=True,
+            ),
+        )
+        .order_by("-match", "load", "printed_name")
+    )
+    return [Suggestion(profile=p, specialty_match=p.match, load=p.load) for p in profiles]
+
+
+def round_invitations(article: Article, review_round: int | None = None) -> list[Invitation]:
+    """One round's invitations with their reviews and signatures, in one query."""
+    return list(
+        Invitation.objects.filter(article=article, review_round=review_round or article.review_round)
+        .select_related("reviewer__reviewer_profile", "review__signature", "review__version")
+        .order_by("invited_at", "id")
+    )
+
+
+def decision_letters(article: Article) -> list[Event]:
+    """The decision letters sent to the author, newest first (as sent: kept in the event)."""
+    return list(Event.objects.filter(article=article, kind=EventKind.DECISION).order_by("-created_at", "-id"))

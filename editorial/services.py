@@ -4,9 +4,11 @@ Each service runs in one transaction: the status, the history row, the transitio
 and the outbox event are written together or not at all.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
@@ -16,7 +18,8 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from articles import content
 from articles.models import Article, ArticleVersion, Reference
-from editorial import permissions
+from editorial import invitations, permissions, signing
+from editorial.approval import approval_status
 from editorial.audit import set_audit_context
 from editorial.exceptions import (
     EditorialError,
@@ -64,7 +67,11 @@ def reason_is_required(name: str) -> bool:
 
 def _lock(article: Article) -> Article:
     """The article as it is now in the database, locked until the transaction ends."""
-    return Article.objects.select_for_update(of=("self",)).select_related("specialty").get(pk=article.pk)
+    return (
+        Article.objects.select_for_update(of=("self",))
+        .select_related("specialty", "current_version")
+        .get(pk=article.pk)
+    )
 
 
 def _refuse_stale(copy: Article, current: Article) -> None:
@@ -89,6 +96,8 @@ def check_transition(*, article: Article, actor, name: str) -> None:
     if not can_proceed(method, check_conditions=False):
         raise WrongState(_wrong_state_message(article, name))
     if not can_proceed(method):
+        if name == "approve":
+            raise NotReady("Not ready to approve: " + approval_status(article).explain())
         missing = article.missing_for_review()
         raise NotReady(
             f"The article cannot be sent to review yet: it needs {', '.join(missing)}."
@@ -97,8 +106,20 @@ def check_transition(*, article: Article, actor, name: str) -> None:
         )
 
 
-def _fire(*, article: Article, actor, name: str, reason: str = "", **kwargs) -> Article:
-    """Fire transition ``name`` on ``article`` (the caller's copy) as ``actor``."""
+def _fire(
+    *,
+    article: Article,
+    actor,
+    name: str,
+    reason: str = "",
+    guard: Callable[[Article], None] | None = None,
+    after: Callable[[Article], dict] | None = None,
+) -> Article:
+    """Fire transition ``name`` on ``article`` (the caller's copy) as ``actor``.
+
+    ``guard`` may refuse after the machine's own checks; ``after`` writes what the
+    transition causes (a signature, invitations) and returns what the event should carry.
+    """
     if name not in OUTCOMES:
         raise WrongState(f"There is no transition called {name!r}.")
     outcome = OUTCOMES[name]
@@ -113,13 +134,11 @@ def _fire(*, article: Article, actor, name: str, reason: str = "", **kwargs) -> 
         check_transition(article=current, actor=actor, name=name)
         if reason_is_required(name) and not reason:
             raise ReasonRequired(f"Say why you {name.replace('_', ' ')} this article.")
-        method = getattr(current, name)
+        if guard:
+            guard(current)
         from_status = current.status
 
-        if name == "approve":
-            method(at=timezone.now())
-        else:
-            method(**kwargs)
+        getattr(current, name)(**_transition_arguments(name))
         if name in ("submit", "resubmit"):
             current.current_version = _snapshot_version(current, actor)
 
@@ -139,6 +158,7 @@ def _fire(*, article: Article, actor, name: str, reason: str = "", **kwargs) -> 
             reason=reason,
             review_round=current.review_round,
         )
+        extra = after(current) if after else {}
         if outcome.event:
             record_event(
                 kind=outcome.event,
@@ -150,9 +170,17 @@ def _fire(*, article: Article, actor, name: str, reason: str = "", **kwargs) -> 
                     "to": current.status,
                     "reason": reason,
                     "round": current.review_round,
+                    **extra,
                 },
             )
     return current
+
+
+def _transition_arguments(name: str) -> dict:
+    if name == "approve":
+        now = timezone.now()
+        return {"at": now, "review_due_at": now + relativedelta(months=settings.EDITORIAL_REREVIEW_MONTHS)}
+    return {}
 
 
 def _wrong_state_message(article: Article, name: str) -> str:
@@ -197,23 +225,62 @@ def article_submit(*, article: Article, actor, reason: str = "") -> Article:
 
 
 def article_resubmit(*, article: Article, actor, reason: str = "") -> Article:
-    return _fire(article=article, actor=actor, name="resubmit", reason=reason)
+    """Open the next round; the previous round's reviewers are invited again by default."""
+    return _fire(
+        article=article, actor=actor, name="resubmit", reason=reason, after=invitations.reinvite_previous_round
+    )
 
 
 def article_start_review(*, article: Article, actor, reason: str = "") -> Article:
     return _fire(article=article, actor=actor, name="start_review", reason=reason)
 
 
-def article_approve(*, article: Article, actor, reason: str = "") -> Article:
-    return _fire(article=article, actor=actor, name="approve", reason=reason)
+def article_approve(
+    *, article: Article, actor, password: str, reason: str = "", override_reason: str = "", request=None
+) -> Article:
+    """The editor's signed decision to publish; needs the approval rule (editorial.approval)."""
+    override_reason = (override_reason or "").strip()
+    # Refuse the wrong person or moment before checking the password: a refusal that has
+    # nothing to do with the password must not count as a failed signature. (The quorum is
+    # checked under the lock, with everything else.)
+    permissions.require_transition(actor, article, "approve")
+    if not can_proceed(article.approve, check_conditions=False):
+        raise WrongState(_wrong_state_message(article, "approve"))
+    signing.verify_signer(actor=actor, password=password, article=article, request=request, editor=True)
+
+    def refuse_open_rejects(current: Article) -> None:
+        rejects = approval_status(current).open_rejects
+        if rejects and not override_reason:
+            raise NotReady(
+                f"{len(rejects)} reviewer(s) recommend rejection. To approve anyway, give your reason "
+                "for overriding that recommendation."
+            )
+
+    def sign(current: Article) -> dict:
+        signature = signing.sign(article=current, signer=actor, review=None)
+        return {
+            "letter": signing.decision_letter(current, decision="approved", editor_reason=reason),
+            "override_reason": override_reason,
+            "signature_hash": signature.content_hash,
+        }
+
+    if override_reason:
+        reason = f"{reason or 'Approved'} (overriding a reject recommendation: {override_reason})"
+    return _fire(article=article, actor=actor, name="approve", reason=reason, guard=refuse_open_rejects, after=sign)
 
 
 def article_request_changes(*, article: Article, actor, reason: str) -> Article:
-    return _fire(article=article, actor=actor, name="request_changes", reason=reason)
+    def letter(current: Article) -> dict:
+        return {"letter": signing.decision_letter(current, decision="changes_requested", editor_reason=reason)}
+
+    return _fire(article=article, actor=actor, name="request_changes", reason=reason, after=letter)
 
 
 def article_reject(*, article: Article, actor, reason: str) -> Article:
-    return _fire(article=article, actor=actor, name="reject", reason=reason)
+    def letter(current: Article) -> dict:
+        return {"letter": signing.decision_letter(current, decision="rejected", editor_reason=reason)}
+
+    return _fire(article=article, actor=actor, name="reject", reason=reason, after=letter)
 
 
 def article_withdraw(*, article: Article, actor, reason: str) -> Article:
@@ -241,12 +308,18 @@ TRANSITION_SERVICES = {
 }
 
 
-def article_transition(*, article: Article, actor, name: str, reason: str = "") -> Article:
-    """Fire a transition chosen by name (buttons, API): the same services underneath."""
+def article_transition(*, article: Article, actor, name: str, reason: str = "", **extra) -> Article:
+    """Fire a transition chosen by name (buttons, API): the same services underneath.
+
+    ``extra`` carries what some decisions need: ``password`` (and ``override_reason``,
+    ``request``) for approve.
+    """
     service = TRANSITION_SERVICES.get(name)
     if service is None:
         raise WrongState(f"There is no transition called {name!r}.")
-    return service(article=article, actor=actor, reason=reason)
+    if name != "approve":
+        extra = {}
+    return service(article=article, actor=actor, reason=reason, **extra)
 
 
 # --- Content -------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 import pytest
 
 from articles.models import Article
-from editorial import services
+from editorial import board, services
 from editorial.permissions import Role
-from tests.factories import UserFactory, make_article
+from reviewers.models import Invitation
+from tests.factories import UserFactory, make_article, make_board_member
 
 
 @pytest.fixture
@@ -28,7 +29,13 @@ def second_editor(db):
 
 @pytest.fixture
 def board_member(db):
-    return UserFactory(username="reviewer1", roles=[Role.BOARD])
+    """A board member who is not invited to anything."""
+    return make_board_member("member0", "Ada Member", "MD")
+
+
+@pytest.fixture
+def reviewers(db):
+    return [make_board_member("reviewer1", "Priya Raman", "MD"), make_board_member("reviewer2", "Tomás Ferreira", "DO")]
 
 
 @pytest.fixture
@@ -49,35 +56,60 @@ def draft(author) -> Article:
 def advance(article: Article, steps, **actors) -> Article:
     """Run ``steps`` of (transition, actor name, reason) through the services."""
     for name, actor, reason in steps:
-        article = services.article_transition(article=article, actor=actors[actor], name=name, reason=reason)
+        article = services.article_transition(
+            article=article, actor=actors[actor], name=name, reason=reason, password="pw"
+        )
     return article
 
 
+def review_round(article: Article, editor, reviewers, recommendation="approve") -> Article:
+    """Invite the reviewers, who accept and review (signing when they approve)."""
+    invitations = board.invitation_create(article=article, actor=editor, reviewers=reviewers)
+    for invitation in invitations:
+        invitation = board.invitation_accept(invitation=invitation, actor=invitation.reviewer, conflict="none")
+    for invitation in Invitation.objects.filter(article=article, review_round=article.review_round, status="accepted"):
+        board.review_submit(
+            invitation=invitation,
+            actor=invitation.reviewer,
+            recommendation=recommendation,
+            checklist={"claims_accurate": True, "doses_checked": True},
+            comments_to_author=f"Comments from {invitation.reviewer.username}.",
+            confidential_comments=f"Confidential note from {invitation.reviewer.username}.",
+            password="pw",
+        )
+    return Article.objects.get(pk=article.pk)
+
+
 @pytest.fixture
-def in_state(author, editor):
-    """Build an article in any status through the real services."""
-    paths = {
-        "draft": [],
-        "submitted": [("submit", "author", "")],
-        "under_review": [("submit", "author", ""), ("start_review", "editor", "")],
-        "changes_requested": [
-            ("submit", "author", ""),
-            ("start_review", "editor", ""),
-            ("request_changes", "editor", "Add doses."),
-        ],
-        "approved": [("submit", "author", ""), ("start_review", "editor", ""), ("approve", "editor", "")],
-        "rejected": [("submit", "author", ""), ("reject", "editor", "Out of scope.")],
-        "withdrawn": [("withdraw", "author", "No longer needed.")],
-        "retracted": [
-            ("submit", "author", ""),
-            ("start_review", "editor", ""),
-            ("approve", "editor", ""),
-            ("retract", "editor", "Guidance changed."),
-        ],
-    }
+def in_state(author, editor, reviewers):
+    """Build an article in any status through the real services (and the real board)."""
 
     def build(status: str, article: Article | None = None) -> Article:
         article = article or make_article(author)
-        return advance(article, paths[status], author=author, editor=editor)
+        if status == "draft":
+            return article
+        if status == "withdrawn":
+            return advance(article, [("withdraw", "author", "No longer needed.")], author=author)
+        if article.status == "draft":
+            article = services.article_submit(article=article, actor=article.author)
+        if status == "submitted":
+            return article
+        if status == "rejected":
+            return advance(article, [("reject", "editor", "Out of scope.")], editor=editor)
+        if status == "under_review":
+            invitations = board.invitation_create(article=article, actor=editor, reviewers=reviewers)
+            board.invitation_accept(invitation=invitations[0], actor=invitations[0].reviewer, conflict="none")
+            return Article.objects.get(pk=article.pk)
+        article = review_round(article, editor, reviewers)
+        if status == "ready":  # under review, with the quorum of signatures
+            return article
+        if status == "changes_requested":
+            return advance(article, [("request_changes", "editor", "Add doses.")], editor=editor)
+        article = advance(article, [("approve", "editor", "")], editor=editor)
+        if status == "approved":
+            return article
+        if status == "retracted":
+            return advance(article, [("retract", "editor", "Guidance changed.")], editor=editor)
+        raise ValueError(status)
 
     return build

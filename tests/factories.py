@@ -26,13 +26,14 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in extracted))
 
 
-class SpecialtyFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Specialty
-        django_get_or_create = ("slug",)
+def make_specialty(name: str, slug: str) -> Specialty:
+    from editorial.audit import set_audit_context
+    from editorial.system import system_user
 
-    name = factory.Sequence(lambda n: f"Specialty {n}")
-    slug = factory.Sequence(lambda n: f"specialty-{n}")
+    specialty = Specialty(name=name, slug=slug)
+    set_audit_context(specialty, actor=system_user(), reason="Test specialty")
+    specialty.save()
+    return specialty
 
 
 def make_article(author, *, title="How is condition X treated?", references=2, **fields) -> Article:
@@ -50,3 +51,20 @@ def make_article(author, *, title="How is condition X treated?", references=2, *
 
 def reference(article, **kwargs) -> Reference:
     return Reference.objects.create(article=article, title="A source", **kwargs)
+
+
+def make_board_member(username: str, printed_name: str, credentials: str, specialties=()):
+    from editorial.audit import set_audit_context
+    from editorial.permissions import Role
+    from reviewers.models import ReviewerProfile
+
+    user = UserFactory(username=username, roles=[Role.BOARD])
+    profile = ReviewerProfile.objects.filter(user=user).first()
+    if profile is None:
+        profile = ReviewerProfile(user=user, printed_name=printed_name, credentials=credentials)
+        set_audit_context(profile, actor=user, reason="Board member added")
+        profile.save()
+    if specialties:
+        set_audit_context(profile, actor=user, reason="Specialties set")
+        profile.specialties.add(*specialties)
+    return user

@@ -182,6 +182,9 @@ EDITORIAL_APPROVAL_QUORUM = env.int("EDITORIAL_APPROVAL_QUORUM", default=2)
 EDITORIAL_PUBLIC_FROM = env.str("EDITORIAL_PUBLIC_FROM", default="submitted")
 # Months after approval at which an article falls due for re-review.
 EDITORIAL_REREVIEW_MONTHS = env.int("EDITORIAL_REREVIEW_MONTHS", default=12)
+# Days a board member has to answer an invitation, and to return the review once accepted.
+EDITORIAL_INVITATION_RESPONSE_DAYS = env.int("EDITORIAL_INVITATION_RESPONSE_DAYS", default=3)
+EDITORIAL_REVIEW_DAYS = env.int("EDITORIAL_REVIEW_DAYS", default=14)
 # Seconds after which the beat re-enqueues an event the broker never delivered.
 EDITORIAL_EVENT_REQUEUE_AFTER = env.int("EDITORIAL_EVENT_REQUEUE_AFTER", default=20)
 

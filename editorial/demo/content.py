@@ -11,10 +11,40 @@ USERS = [
     ("author", "Alex", "Morgan", ["Authors"], False),
     ("reviewer1", "Priya", "Raman", ["Medical Advisory Board"], False),
     ("reviewer2", "Tomás", "Ferreira", ["Medical Advisory Board"], False),
+    ("reviewer3", "Grace", "Adeyemi", ["Medical Advisory Board"], False),
+    ("reviewer4", "Jonas", "Becker", ["Medical Advisory Board"], False),
     ("editor", "Helen", "Okafor", ["Editors"], False),
     ("auditor", "Sam", "Lindqvist", ["Auditors"], False),
     ("admin", "Site", "Operator", [], True),
 ]
+
+#: Board members: printed name, credentials, specialties (slugs), short bio.
+BOARD = {
+    "reviewer1": (
+        "Priya Raman",
+        "MD",
+        ["sports-medicine", "musculoskeletal-medicine"],
+        "Sports and exercise medicine physician; leads a hip and groin clinic.",
+    ),
+    "reviewer2": (
+        "Tomás Ferreira",
+        "DO",
+        ["musculoskeletal-medicine", "primary-care", "sports-medicine"],
+        "Family physician with an interest in musculoskeletal care.",
+    ),
+    "reviewer3": (
+        "Grace Adeyemi",
+        "PharmD",
+        ["primary-care", "cardiology", "endocrinology"],
+        "Clinical pharmacist; medicines safety and dosing.",
+    ),
+    "reviewer4": (
+        "Jonas Becker",
+        "MD, PhD",
+        ["haematology", "cardiology"],
+        "Haematologist; anaemia and anticoagulation.",
+    ),
+}
 
 SPECIALTIES = [
     ("Sports medicine", "sports-medicine"),
@@ -23,6 +53,7 @@ SPECIALTIES = [
     ("Cardiology", "cardiology"),
     ("Endocrinology", "endocrinology"),
     ("Musculoskeletal medicine", "musculoskeletal-medicine"),
+    ("Paediatrics", "paediatrics"),
 ]
 
 
@@ -100,7 +131,10 @@ See a doctor or physiotherapist if the pain is not improving after 4–6 weeks, 
         ref("Quality and consistency of clinical practice guidelines for hip and knee osteoarthritis"),
     ],
     # (service, acting user, reason)
-    "steps": [("submit", "author", "Ready for the board: six sources, both language versions.")],
+    "steps": [
+        ("submit", "author", "Ready for the board: six sources, both language versions."),
+        ("invite", "editor", ["reviewer3", "reviewer4"]),
+    ],
 }
 
 
@@ -116,6 +150,18 @@ def short_article(title, slug, specialty, summary, guideline, research, patient,
         "steps": steps,
     }
 
+
+OTITIS_GUIDELINE = (
+    "- Offer regular paracetamol or ibuprofen for pain [1].\n"
+    "- Consider no antibiotic or a delayed prescription for most children [1]."
+)
+OTITIS_AT_ONCE = (
+    "\n- Give an antibiotic at once to children who are systemically very unwell, those under two years "
+    "with infection in both ears, and those with discharge from the ear [1]."
+)
+OTITIS_RESEARCH = (
+    "- Trials show antibiotics shorten pain only slightly and cause side effects such as diarrhoea and rash [2]."
+)
 
 OTHERS = [
     short_article(
@@ -154,7 +200,12 @@ OTHERS = [
         ],
         [
             ("submit", "author", "First draft complete."),
-            ("start_review", "editor", "Two reviewers being approached."),
+            ("invite_past", "editor", ["reviewer3"]),
+            ("expire", "reviewer3"),
+            ("invite", "editor", ["reviewer4", "reviewer2"]),
+            ("accept", "reviewer4", "none"),
+            ("accept", "reviewer2", "none"),
+            ("review", "reviewer4", "approve", "Accurate; the alternate-day dosing evidence is fairly summarised.", ""),
         ],
     ),
     short_article(
@@ -172,7 +223,22 @@ OTHERS = [
         ],
         [
             ("submit", "author", "Submitted for the spring update."),
-            ("start_review", "editor", "Review started."),
+            ("invite", "editor", ["reviewer1", "reviewer2", "reviewer3"]),
+            ("decline", "reviewer3", "Away until next month: please ask another member."),
+            ("accept", "reviewer1", "none"),
+            (
+                "accept",
+                "reviewer2",
+                ("declared", "I have consulted for a maker of foot orthoses in the last two years."),
+            ),
+            (
+                "review",
+                "reviewer1",
+                "minor_revisions",
+                "Say how long recovery usually takes, and when imaging is warranted.",
+                "Sound overall; the author should not overstate orthoses.",
+            ),
+            ("review", "reviewer2", "major_revisions", "The orthoses section needs the trial evidence too.", ""),
             (
                 "request_changes",
                 "editor",
@@ -198,7 +264,11 @@ OTHERS = [
         ],
         [
             ("submit", "author", "Ready."),
-            ("start_review", "editor", "Review started."),
+            ("invite", "editor", ["reviewer1", "reviewer2"]),
+            ("accept", "reviewer1", "none"),
+            ("accept", "reviewer2", "none"),
+            ("review", "reviewer1", "approve", "Clear and accurate.", ""),
+            ("review", "reviewer2", "approve", "Accurate; the patient text reads well.", ""),
             ("approve", "editor", "Approved after review by the board."),
         ],
     ),
@@ -217,7 +287,11 @@ OTHERS = [
         ],
         [
             ("submit", "author", "Ready."),
-            ("start_review", "editor", "Review started."),
+            ("invite", "editor", ["reviewer3", "reviewer4"]),
+            ("accept", "reviewer3", "none"),
+            ("accept", "reviewer4", "none"),
+            ("review", "reviewer3", "approve", "Clear and accurate.", ""),
+            ("review", "reviewer4", "approve", "Accurate; the patient text reads well.", ""),
             ("approve", "editor", "Approved."),
             (
                 "retract",
@@ -276,9 +350,59 @@ OTHERS = [
         ],
         [
             ("submit", "author", "Ready."),
-            ("start_review", "editor", "Review started."),
+            ("invite", "editor", ["reviewer3", "reviewer4"]),
+            ("accept", "reviewer3", "none"),
+            ("accept", "reviewer4", "none"),
+            ("review", "reviewer3", "approve", "Clear and accurate.", ""),
+            ("review", "reviewer4", "approve", "Accurate; the patient text reads well.", ""),
             ("approve", "editor", "Approved."),
             ("revise", "author", "Updating the thresholds section."),
+        ],
+    ),
+    short_article(
+        "What is the first-line treatment for acute otitis media in children?",
+        "what-is-the-first-line-treatment-for-acute-otitis-media-in-children",
+        "paediatrics",
+        "Most children recover without antibiotics: offer pain relief, and consider a no or "
+        "delayed antibiotic prescription unless the child is very unwell or at high risk.",
+        OTITIS_GUIDELINE,
+        OTITIS_RESEARCH,
+        "Ear infections usually get better on their own within about three days. Pain relief helps your child feel better [1].",
+        [
+            ref("Guideline on antimicrobial prescribing for acute otitis media"),
+            ref("Antibiotics for acute otitis media in children: systematic review"),
+        ],
+        [
+            ("submit", "author", "First version."),
+            ("invite", "editor", ["reviewer1", "reviewer2"]),
+            ("accept", "reviewer1", "none"),
+            ("accept", "reviewer2", "none"),
+            (
+                "review",
+                "reviewer1",
+                "minor_revisions",
+                "Name the children who should get antibiotics at once: those under two with infection in both ears, "
+                "and those with discharge from the ear.",
+                "",
+            ),
+            ("review", "reviewer2", "approve", "Accurate.", ""),
+            ("request_changes", "editor", "Please add which children need antibiotics straight away."),
+            (
+                "edit",
+                "author",
+                {
+                    "body": "## From the Guidelines\n\n"
+                    + OTITIS_GUIDELINE
+                    + OTITIS_AT_ONCE
+                    + "\n\n## From the Research\n\n"
+                    + OTITIS_RESEARCH
+                    + "\n"
+                },
+                "Added the children who need antibiotics at once.",
+            ),
+            ("resubmit", "author", "Added the children who need antibiotics at once, as asked."),
+            ("accept", "reviewer1", "none"),
+            ("accept", "reviewer2", "none"),
         ],
     ),
 ]

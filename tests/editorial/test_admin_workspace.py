@@ -8,6 +8,8 @@ from django.urls import reverse
 from articles.models import Article
 from editorial import services
 from editorial.models import TransitionRecord
+from reviewers.models import Invitation
+from tests.conftest import review_round
 from tests.factories import make_article
 
 
@@ -92,14 +94,59 @@ def test_author_creates_and_submits_through_the_workspace(client, author):
     assert TransitionRecord.objects.get(article=article).reason == "Ready"
 
 
+def act_url(invitation, action):
+    return reverse("admin:reviewers_invitation_act", args=[invitation.pk, action])
+
+
 @pytest.mark.django_db
-def test_editor_takes_a_submission_to_approved_and_reads_the_history(client, author, editor):
+def test_the_board_takes_a_submission_to_approved_through_the_workspace(client, author, editor, reviewers):
+    """The issue's walk: invite two members, each accepts, reviews and signs; the editor signs."""
     article = services.article_submit(article=make_article(author), actor=author, reason="Please review")
     client.force_login(editor)
-    for name, reason in [("start_review", ""), ("approve", "Checked against the sources")]:
-        article.refresh_from_db()
-        response = client.post(transition_url(article, name), {"row_version": article.row_version, "reason": reason})
-        assert response.status_code == 302, response.content.decode()[:1000]
+    invite = client.get(reverse("admin:articles_article_invite", args=[article.pk]))
+    assert "Priya Raman, MD" in invite.content.decode()
+    response = client.post(
+        reverse("admin:articles_article_invite", args=[article.pk]),
+        {"reviewer": [r.pk for r in reviewers], "reason": "Two members, please"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    for reviewer in reviewers:
+        client.force_login(reviewer)
+        invitation = Invitation.objects.get(article=article, reviewer=reviewer)
+        page = client.get(reverse("admin:reviewers_invitation_change", args=[invitation.pk]))
+        assert page.status_code == 200 and "Competing interests on this article" in page.content.decode()
+        response = client.post(
+            act_url(invitation, "accept"), {"row_version": invitation.row_version, "conflict": "none"}
+        )
+        assert response.status_code == 302
+        invitation.refresh_from_db()
+        response = client.post(
+            act_url(invitation, "review"),
+            {
+                "row_version": invitation.row_version,
+                "recommendation": "approve",
+                "claims_accurate": "on",
+                "comments_to_author": f"Fine by {reviewer.username}.",
+                "confidential_comments": "Nothing to add.",
+                "password": "pw",
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+
+    client.force_login(editor)
+    article.refresh_from_db()
+    assert article.status == "under_review"
+    confirm = client.get(transition_url(article, "approve")).content.decode()
+    assert "2 of the 2 board signatures" in confirm and 'name="password"' in confirm
+    wrong = client.post(transition_url(article, "approve"), {"row_version": article.row_version, "password": "nope"})
+    assert wrong.status_code == 403 and "nothing was signed" in wrong.content.decode()
+    assert Article.objects.get(pk=article.pk).status == "under_review"
+    response = client.post(
+        transition_url(article, "approve"),
+        {"row_version": article.row_version, "reason": "Checked against the sources", "password": "pw"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
     article.refresh_from_db()
     assert article.status == "approved"
 
@@ -108,13 +155,24 @@ def test_editor_takes_a_submission_to_approved_and_reads_the_history(client, aut
         assert expected in history
     assert history.index("Please review") < history.index("Checked against the sources")
 
+    client.force_login(author)
+    page = client.get(reverse("admin:articles_article_change", args=[article.pk])).content.decode()
+    assert "Decision letters" in page and "Fine by reviewer1." in page
+    assert "Nothing to add." not in page  # confidential comments never reach the author
+
 
 @pytest.mark.django_db
-def test_buttons_show_exactly_the_transitions_the_user_may_take(client, in_state, author, editor, auditor):
-    article = in_state("under_review")
+@pytest.mark.parametrize(
+    ("state", "editor_sees"),
+    [("under_review", {"request_changes", "reject"}), ("ready", {"approve", "request_changes", "reject"})],
+)
+def test_buttons_show_exactly_the_transitions_the_user_may_take(
+    client, in_state, author, editor, auditor, state, editor_sees
+):
+    article = in_state(state)
     url = reverse("admin:articles_article_change", args=[article.pk])
     expectations = {
-        editor: {"approve", "request_changes", "reject"},
+        editor: editor_sees,
         author: {"withdraw"},
         auditor: set(),
     }
@@ -152,7 +210,7 @@ def test_transition_from_a_stale_page_is_refused(client, in_state, editor, autho
     seen = article.row_version
     services.article_withdraw(article=article, actor=author, reason="Pulled")
     client.force_login(editor)
-    response = client.post(transition_url(article, "approve"), {"row_version": seen, "reason": ""})
+    response = client.post(transition_url(article, "reject"), {"row_version": seen, "reason": "Out of scope"})
     assert response.status_code == 409
     assert "changed meanwhile" in response.content.decode()
     assert Article.objects.get(pk=article.pk).status == "withdrawn"
@@ -296,16 +354,16 @@ def test_list_pages_run_a_bounded_number_of_queries(client, page, in_state, edit
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("page", ["change", "history"])
-def test_article_pages_run_a_bounded_number_of_queries(client, page, in_state, editor, author):
-    """The count must not grow with the article's rounds, transitions and references."""
+def test_article_pages_run_a_bounded_number_of_queries(client, page, in_state, editor, author, reviewers):
+    """The count must not grow with the article's rounds, transitions, reviews and references."""
     name = {"change": "admin:articles_article_change", "history": "admin:articles_article_history"}[page]
     short = in_state("approved")
     long = in_state("approved", make_article(author, title="A long story?", references=12))
     for _ in range(3):
         long = services.article_revise(article=long, actor=author)
         long = services.article_submit(article=long, actor=author)
-        long = services.article_start_review(article=long, actor=editor)
-        long = services.article_approve(article=long, actor=editor)
+        long = review_round(long, editor, reviewers)
+        long = services.article_approve(article=long, actor=editor, password="pw")
     client.force_login(editor)
     small = _count_queries(client, reverse(name, args=[short.pk]))
     assert _count_queries(client, reverse(name, args=[long.pk])) == small

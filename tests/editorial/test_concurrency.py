@@ -50,12 +50,12 @@ def fresh(article):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_approvals_at_once_one_wins(in_state):
-    article = in_state("under_review")
+    article = in_state("ready")
     first, second = UserFactory(roles=[Role.EDITOR]), UserFactory(roles=[Role.EDITOR])
     copies = [fresh(article), fresh(article)]
     outcomes = race(
-        lambda: services.article_approve(article=copies[0], actor=first),
-        lambda: services.article_approve(article=copies[1], actor=second),
+        lambda: services.article_approve(article=copies[0], actor=first, password="pw"),
+        lambda: services.article_approve(article=copies[1], actor=second, password="pw"),
     )
     wins = [o for o in outcomes if o[0] == "ok"]
     losses = [o[1] for o in outcomes if o[0] == "error"]
@@ -69,10 +69,10 @@ def test_two_approvals_at_once_one_wins(in_state):
 
 @pytest.mark.django_db(transaction=True)
 def test_approve_against_withdraw_one_wins(in_state, author, editor):
-    article = in_state("under_review")
+    article = in_state("ready")
     copies = [fresh(article), fresh(article)]
     outcomes = race(
-        lambda: services.article_approve(article=copies[0], actor=editor),
+        lambda: services.article_approve(article=copies[0], actor=editor, password="pw"),
         lambda: services.article_withdraw(article=copies[1], actor=author, reason="Pulled"),
     )
     assert sorted(o[0] for o in outcomes) == ["error", "ok"], outcomes

@@ -127,3 +127,49 @@ def test_a_rolled_back_transition_sends_nothing(worker, author, editor, mailoutb
     time.sleep(2)
     # One e-mail: the committed submission; the rolled-back one never reached anyone.
     assert [m.subject for m in mailoutbox] == [f"Submitted for review: {article.title}"]
+
+
+@pytest.mark.django_db
+def test_each_board_event_reaches_the_right_people(in_state, author, editor, reviewers):
+    """Invited → the reviewer (with a link to their invitation); declined / all in → editors."""
+    from editorial import board
+
+    article = in_state("submitted")
+    invitations = board.invitation_create(article=article, actor=editor, reviewers=reviewers)
+    board.invitation_decline(invitation=invitations[1], actor=reviewers[1], reason="On leave")
+    accepted = board.invitation_accept(invitation=invitations[0], actor=reviewers[0], conflict="none")
+    board.review_submit(invitation=accepted, actor=reviewers[0], recommendation="approve", password="pw")
+    for event in Event.objects.filter(article=article).order_by("id"):
+        notifications.deliver(event.pk)
+    sent = sorted((m.subject.split(":")[0], m.to[0]) for m in mail.outbox)
+    assert sent == sorted(
+        [
+            ("Submitted for review", "editor@example.org"),
+            ("Invitation to review", "reviewer1@example.org"),
+            ("Invitation to review", "reviewer2@example.org"),
+            ("Invitation declined", "editor@example.org"),
+            ("All reviews in", "editor@example.org"),
+        ]
+    )
+    invite = next(m for m in mail.outbox if m.to == [reviewers[0].email])
+    assert f"/admin/reviewers/invitation/{invitations[0].pk}/change/" in invite.body
+    assert "Please answer by" in invite.body
+
+
+@pytest.mark.django_db
+def test_the_decision_email_carries_the_letter_without_confidential_comments(in_state, author, editor):
+    article = in_state("ready")
+    services.article_request_changes(article=article, actor=editor, reason="Tighten the doses.")
+    notifications.deliver(Event.objects.get(article=article, kind="article.decision").pk)
+    message = mail.outbox[-1]
+    assert message.to == [author.email]
+    for part in (message.body, message.alternatives[0][0]):
+        assert "Tighten the doses." in part and "Comments from reviewer1." in part
+        assert "Confidential note" not in part and "Priya" not in part
+
+
+@pytest.mark.django_db
+def test_retraction_reaches_the_author_and_the_reviewers(in_state, author, editor, reviewers):
+    article = in_state("retracted")
+    notifications.deliver(Event.objects.get(article=article, kind="article.retracted").pk)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in [author, *reviewers])

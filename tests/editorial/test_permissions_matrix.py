@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from articles.models import Article
 from editorial import permissions, services
-from editorial.exceptions import NotPermitted, WrongState
+from editorial.exceptions import NotPermitted, NotReady, WrongState
 from editorial.models import Event, TransitionRecord
 from editorial.permissions import Role
 from tests.factories import UserFactory, make_article
@@ -15,7 +15,7 @@ TRANSITIONS = {
     "submit": ("draft", "submitted", ""),
     "resubmit": ("changes_requested", "submitted", ""),
     "start_review": ("submitted", "under_review", ""),
-    "approve": ("under_review", "approved", ""),
+    "approve": ("ready", "approved", ""),
     "request_changes": ("under_review", "changes_requested", "Please add doses."),
     "reject": ("submitted", "rejected", "Out of scope."),
     "withdraw": ("draft", "withdrawn", "No longer needed."),
@@ -72,12 +72,12 @@ def test_transition_by_role(name, actor_key, actors, in_state):
     if actor_key in ALLOWED[name]:
         assert permissions.may_fire(actor, article, name)
         assert name in [t.name for t in permissions.available_transitions(actor, article)]
-        result = services.article_transition(article=article, actor=actor, name=name, reason=reason)
+        result = services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
         assert result.status == target
         record = TransitionRecord.objects.filter(article=article).latest("id")
         assert (record.transition, record.from_status, record.to_status, record.actor) == (
             name,
-            source,
+            "under_review" if source == "ready" else source,
             target,
             actor,
         )
@@ -85,28 +85,23 @@ def test_transition_by_role(name, actor_key, actors, in_state):
         assert not permissions.may_fire(actor, article, name)
         assert name not in [t.name for t in permissions.available_transitions(actor, article)]
         with pytest.raises(NotPermitted) as refused:
-            services.article_transition(article=article, actor=actor, name=name, reason=reason)
+            services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
         assert refused.value.http_status == 403
         assert snapshot_counts(article) == before
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["start_review", "approve", "request_changes", "reject", "retract"])
-def test_editor_cannot_decide_on_own_article(name, author, editor):
+def test_editor_cannot_decide_on_own_article(name, in_state):
     """An editor who wrote the article is its author here: no decisions, whatever the role."""
     writer = UserFactory(username="writing_editor", roles=[Role.EDITOR, Role.AUTHOR])
     source, _, reason = TRANSITIONS[name]
     article = make_article(writer)
-    steps = {
-        "draft": [],
-        "submitted": [("submit", writer)],
-        "under_review": [("submit", writer), ("start_review", editor)],
-        "approved": [("submit", writer), ("start_review", editor), ("approve", editor)],
-    }[source]
-    for step, actor in steps:
-        article = services.article_transition(article=article, actor=actor, name=step)
+    if source != "draft":
+        article = services.article_submit(article=article, actor=writer)
+        article = in_state(source, article) if source != "submitted" else article
     with pytest.raises(NotPermitted, match="You wrote this article"):
-        services.article_transition(article=article, actor=writer, name=name, reason=reason)
+        services.article_transition(article=article, actor=writer, name=name, reason=reason, password="pw")
 
 
 @pytest.mark.django_db
@@ -116,6 +111,7 @@ def test_editor_may_submit_own_article(editor):
 
 
 ALL_STATES = [
+    "ready",
     "draft",
     "submitted",
     "under_review",
@@ -135,13 +131,18 @@ def test_transition_from_every_state(name, state, in_state, author, editor):
     sources = {t.source for t in Article._meta.get_field("status").get_all_transitions(Article) if t.name == name}
     article = in_state(state)
     actor = author if "owner_author" in ALLOWED[name] else editor
+    state = article.status if state != "ready" else state
     reason = TRANSITIONS[name][2]
-    if state in sources:
-        services.article_transition(article=article, actor=actor, name=name, reason=reason)
+    if state in sources or (state == "ready" and "under_review" in sources):
+        if name == "approve" and state == "under_review":
+            with pytest.raises(NotReady, match="of the 2 board signatures"):
+                services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
+            return
+        services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
         return
     before = snapshot_counts(article)
     with pytest.raises(WrongState) as refused:
-        services.article_transition(article=article, actor=actor, name=name, reason=reason)
+        services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
     assert refused.value.http_status == 409
     assert f"The article is {article.get_status_display().lower()}" in refused.value.message
     assert snapshot_counts(article) == before

@@ -5,34 +5,54 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, ArticleVersion
-from editorial import services
+from editorial import board, services
 from editorial.exceptions import NotReady, ReasonRequired, StaleArticle
 from editorial.models import Event, EventKind, TransitionRecord
+from reviewers.models import Invitation
 from tests.factories import make_article
 
 
 @pytest.mark.django_db
-def test_round_trip_leaves_the_full_trail(author, editor):
+def test_round_trip_leaves_the_full_trail(author, editor, reviewers):
+    first, second = reviewers
     article = make_article(author)
     article = services.article_submit(article=article, actor=author, reason="First version.")
-    article = services.article_start_review(article=article, actor=editor)
-    article = services.article_request_changes(article=article, actor=editor, reason="Add doses.")
+    invitations = board.invitation_create(article=article, actor=editor, reviewers=reviewers)
+    accepted = [
+        board.invitation_accept(invitation=invitations[0], actor=first, conflict="none"),
+        board.invitation_accept(invitation=invitations[1], actor=second, conflict="none"),
+    ]
+    board.review_submit(
+        invitation=accepted[0],
+        actor=first,
+        recommendation="minor_revisions",
+        comments_to_author="Add doses.",
+        confidential_comments="Otherwise fine.",
+    )
+    board.review_submit(invitation=accepted[1], actor=second, recommendation="approve", password="pw")
+    article = services.article_request_changes(
+        article=Article.objects.get(pk=article.pk), actor=editor, reason="Add doses."
+    )
     article = services.article_update(
         article=article, actor=author, fields={"body": "Doses added [1] [2]."}, reason="Added doses."
     )
     article = services.article_resubmit(article=article, actor=author, reason="Doses added.")
-    article = services.article_start_review(article=article, actor=editor)
-    article = services.article_approve(article=article, actor=editor, reason="Accurate now.")
+    for invitation in Invitation.objects.filter(article=article, review_round=2):
+        invitation = board.invitation_accept(invitation=invitation, actor=invitation.reviewer, conflict="none")
+        board.review_submit(invitation=invitation, actor=invitation.reviewer, recommendation="approve", password="pw")
+    article = services.article_approve(
+        article=Article.objects.get(pk=article.pk), actor=editor, password="pw", reason="Accurate now."
+    )
 
     records = list(TransitionRecord.objects.filter(article=article).order_by("created_at", "id"))
     assert [
         (r.transition, r.from_status, r.to_status, r.actor.username, r.reason, r.review_round) for r in records
     ] == [
         ("submit", "draft", "submitted", "author", "First version.", 1),
-        ("start_review", "submitted", "under_review", "editor", "Review started", 1),
+        ("start_review", "submitted", "under_review", "reviewer1", "Review started: a reviewer accepted", 1),
         ("request_changes", "under_review", "changes_requested", "editor", "Add doses.", 1),
         ("resubmit", "changes_requested", "submitted", "author", "Doses added.", 2),
-        ("start_review", "submitted", "under_review", "editor", "Review started", 2),
+        ("start_review", "submitted", "under_review", "reviewer1", "Review started: a reviewer accepted", 2),
         ("approve", "under_review", "approved", "editor", "Accurate now.", 2),
     ]
 
@@ -40,20 +60,25 @@ def test_round_trip_leaves_the_full_trail(author, editor):
     assert [(h.status, h.history_user.username, h.history_change_reason) for h in history] == [
         ("draft", "author", "Draft created"),
         ("submitted", "author", "First version."),
-        ("under_review", "editor", "Review started"),
+        ("under_review", "reviewer1", "Review started: a reviewer accepted"),
         ("changes_requested", "editor", "Add doses."),
         ("changes_requested", "author", "Added doses."),
         ("submitted", "author", "Doses added."),
-        ("under_review", "editor", "Review started"),
+        ("under_review", "reviewer1", "Review started: a reviewer accepted"),
         ("approved", "editor", "Accurate now."),
     ]
-    # Every reference row's history names its author and a reason too.
     for row in article.references.model.history.filter(article_id=article.pk):
         assert row.history_user == author and row.history_change_reason
+    # Round 2 was offered to the round-1 reviewers by the system, on the record.
+    reinvited = Invitation.history.filter(article_id=article.pk, review_round=2, history_type="+")
+    assert {(h.reviewer_id, h.history_user.username) for h in reinvited} == {
+        (first.pk, "editorial-system"),
+        (second.pk, "editorial-system"),
+    }
 
     article.refresh_from_db()
     assert article.review_round == 2
-    assert article.last_approved_at is not None
+    assert article.last_approved_at is not None and article.review_due_at > article.last_approved_at
     versions = list(ArticleVersion.objects.filter(article=article).order_by("review_round"))
     assert [v.review_round for v in versions] == [1, 2]
     assert versions[1].content["body"] == "Doses added [1] [2]."
@@ -61,7 +86,16 @@ def test_round_trip_leaves_the_full_trail(author, editor):
     assert article.published_version == versions[1]
 
     kinds = list(Event.objects.filter(article=article).order_by("id").values_list("kind", flat=True))
-    assert kinds == [EventKind.SUBMITTED, EventKind.DECISION, EventKind.SUBMITTED, EventKind.DECISION]
+    assert kinds == [
+        EventKind.SUBMITTED,
+        EventKind.INVITED,
+        EventKind.REVIEWS_COMPLETE,
+        EventKind.DECISION,
+        EventKind.INVITED,
+        EventKind.SUBMITTED,
+        EventKind.REVIEWS_COMPLETE,
+        EventKind.DECISION,
+    ]  # round 2: the re-invitation is written within the resubmission, just before its own event
 
 
 @pytest.mark.django_db
@@ -173,8 +207,8 @@ def test_events_are_handed_to_celery_only_after_commit(author, monkeypatch, djan
     [
         ("submit", "draft", 10),
         ("start_review", "submitted", 7),
-        ("approve", "under_review", 8),
-        ("request_changes", "under_review", 8),
+        ("approve", "ready", 14),
+        ("request_changes", "ready", 9),
         ("retract", "approved", 8),
     ],
 )
@@ -185,7 +219,7 @@ def test_query_count_of_each_transition(name, source, limit, in_state, author, e
     actor = author_copy if name == "submit" else editor_copy
     reason = "Because." if name in ("request_changes", "retract") else ""
     with CaptureQueriesContext(connection) as queries:
-        services.article_transition(article=article, actor=actor, name=name, reason=reason)
+        services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
     assert len(queries) <= limit, "\n".join(q["sql"] for q in queries)
 
 

@@ -1,23 +1,26 @@
 """Create the demo board: idempotent, and every demo state reached through the services."""
 
 import os
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from articles.models import Article, Specialty
-from editorial import services
+from editorial import board, invitations, services
 from editorial.audit import set_audit_context
-from editorial.demo.content import ARTICLES, SPECIALTIES, USERS
+from editorial.demo.content import ARTICLES, BOARD, SPECIALTIES, USERS
+from reviewers.models import Invitation, ReviewerProfile
 
 User = get_user_model()
 
 
 class Command(BaseCommand):
-    help = "Create the demo users and articles (safe to run again: it adds what is missing)."
+    help = "Create the demo users, board and articles (safe to run again: it adds what is missing)."
 
     def handle(self, *args, **options):
         password = os.environ.get("DEMO_PASSWORD")
@@ -25,9 +28,11 @@ class Command(BaseCommand):
             if not settings.DEBUG:
                 raise CommandError("DEBUG is off: give the demo users' password explicitly in DEMO_PASSWORD.")
             password = "demo"  # noqa: S105 - the documented demo default, DEBUG only
+        self.password = password
         with transaction.atomic():
             users = self.ensure_users(password)
             specialties = self.ensure_specialties(users["editor"])
+            self.ensure_board(users, specialties)
             created = [spec["slug"] for spec in ARTICLES if self.ensure_article(spec, users, specialties)]
         self.stdout.write(
             f"Demo ready: {len(users)} users, {len(specialties)} specialties, "
@@ -67,6 +72,15 @@ class Command(BaseCommand):
             specialties[slug] = specialty
         return specialties
 
+    def ensure_board(self, users: dict, specialties: dict) -> None:
+        for username, (name, credentials, fields, bio) in BOARD.items():
+            if ReviewerProfile.objects.filter(user=users[username]).exists():
+                continue
+            profile = ReviewerProfile(user=users[username], printed_name=name, credentials=credentials, bio=bio)
+            set_audit_context(profile, actor=users["editor"], reason="Demo board member")
+            profile.save()
+            profile.specialties.add(*(specialties[slug] for slug in fields))
+
     def ensure_article(self, spec: dict, users: dict, specialties: dict) -> bool:
         if Article.objects.filter(slug=spec["slug"]).exists():
             return False
@@ -75,6 +89,62 @@ class Command(BaseCommand):
         article = services.article_create(
             actor=users["author"], fields=fields, references=spec["references"], reason="Demo draft"
         )
-        for name, actor, reason in spec["steps"]:
-            article = services.article_transition(article=article, actor=users[actor], name=name, reason=reason)
+        for step in spec["steps"]:
+            self.play(article, step, users)
+            article.refresh_from_db()
         return True
+
+    def play(self, article: Article, step: tuple, users: dict) -> None:
+        """One step of a demo story, through the same service a person's click would call."""
+        action, who, *rest = step
+        actor = users[who]
+        if action == "invite":
+            board.invitation_create(article=article, actor=actor, reviewers=[users[name] for name in rest[0]])
+        elif action == "invite_past":
+            # An invitation sent days ago and never answered, so that it can expire.
+            sent = timezone.now() - timedelta(days=5)
+            invitations.create_invitations(
+                article=article,
+                reviewers=[users[name] for name in rest[0]],
+                invited_by=actor,
+                actor=actor,
+                respond_by=sent + timedelta(days=3),
+                due_at=sent + timedelta(days=17),
+                reason=f"Invited to review round {article.review_round}",
+            )
+        elif action == "expire":
+            board.invitation_expire(invitation=self.invitation(article, actor))
+        elif action == "accept":
+            conflict = rest[0] if isinstance(rest[0], str) else rest[0][0]
+            description = "" if isinstance(rest[0], str) else rest[0][1]
+            board.invitation_accept(
+                invitation=self.invitation(article, actor), actor=actor, conflict=conflict, description=description
+            )
+        elif action == "decline":
+            board.invitation_decline(invitation=self.invitation(article, actor), actor=actor, reason=rest[0])
+        elif action == "review":
+            recommendation, to_author, confidential = rest
+            board.review_submit(
+                invitation=self.invitation(article, actor),
+                actor=actor,
+                recommendation=recommendation,
+                checklist={
+                    "claims_accurate": True,
+                    "doses_checked": True,
+                    "references_support": True,
+                    "language_fits_audience": recommendation == "approve",
+                },
+                comments_to_author=to_author,
+                confidential_comments=confidential,
+                password=self.password,
+            )
+        elif action == "edit":
+            services.article_update(article=article, actor=actor, fields=rest[0], reason=rest[1])
+        else:
+            services.article_transition(
+                article=article, actor=actor, name=action, reason=rest[0], password=self.password
+            )
+
+    @staticmethod
+    def invitation(article: Article, reviewer) -> Invitation:
+        return Invitation.objects.filter(article=article, reviewer=reviewer).latest("invited_at", "id")

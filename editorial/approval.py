@@ -1,0 +1,88 @@
+"""The approval rule (PRODUCT.md): what must hold before an editor may approve an article.
+
+A quorum of board signatures on the current version, from members who are not the author
+and whose declared competing interests were not ruled disqualifying. An open "reject"
+recommendation blocks approval unless the editor overrides it with a written reason; that
+override is an input of the decision, so it is checked by the approve service, not here.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from articles.models import Article
+from reviewers.models import InvitationStatus, Recommendation, Review, Signature, SignatureMeaning
+
+
+@dataclass
+class ApprovalStatus:
+    needed: int
+    valid: list = field(default_factory=list)
+    not_counted: list = field(default_factory=list)  # (signature, why it does not count)
+    open_rejects: list = field(default_factory=list)
+
+    @property
+    def quorum_reached(self) -> bool:
+        return len(self.valid) >= self.needed
+
+    def explain(self) -> str:
+        text = f"{len(self.valid)} of the {self.needed} board signatures needed on the current version."
+        if self.not_counted:
+            text += " Not counted: " + "; ".join(f"{s.signed_name} ({why})" for s, why in self.not_counted) + "."
+        return text
+
+
+def approval_status(article: Article) -> ApprovalStatus:
+    """Count the signatures that hold on the article's current version (two queries).
+
+    Remembered on the article object for its current round and version: the state
+    machine's condition, the approve service and the page all ask within one request.
+    """
+    key = (article.review_round, article.current_version_id, settings.EDITORIAL_APPROVAL_QUORUM)
+    cached = article.__dict__.get("_approval_status")
+    if cached and cached[0] == key:
+        return cached[1]
+    status = _count(article)
+    article.__dict__["_approval_status"] = (key, status)
+    return status
+
+
+def _count(article: Article) -> ApprovalStatus:
+    status = ApprovalStatus(needed=settings.EDITORIAL_APPROVAL_QUORUM)
+    if article.current_version_id is None:
+        return status
+    signatures = Signature.objects.filter(
+        article=article, version_id=article.current_version_id, meaning=SignatureMeaning.MEDICALLY_ACCURATE
+    ).select_related("review__invitation")
+    for signature in signatures:
+        invitation = signature.review.invitation if signature.review_id else None
+        if signature.signer_id == article.author_id:
+            status.not_counted.append((signature, "the author"))
+        elif invitation is None or invitation.status != InvitationStatus.COMPLETED:
+            status.not_counted.append((signature, "invitation no longer stands"))
+        elif invitation.conflict_disqualifying:
+            status.not_counted.append((signature, "disqualifying competing interest"))
+        else:
+            status.valid.append(signature)
+    status.open_rejects = list(
+        Review.objects.filter(
+            invitation__article=article,
+            invitation__review_round=article.review_round,
+            invitation__status=InvitationStatus.COMPLETED,
+            invitation__conflict_disqualifying=False,
+            recommendation=Recommendation.REJECT,
+        ).select_related("invitation__reviewer")
+    )
+    return status
+
+
+def quorum_reached(article: Article) -> bool:
+    """The approve transition's condition, as the state machine asks it."""
+    return approval_status(article).quorum_reached
+
+
+def install_approval_rule(model) -> None:
+    """Declare the quorum as a condition of the machine's ``approve`` transition."""
+    for transition in model._meta.get_field("status").get_all_transitions(model):
+        if transition.name == "approve" and quorum_reached not in transition.conditions:
+            transition.conditions.append(quorum_reached)
