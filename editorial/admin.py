@@ -418,6 +418,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
             "reference_history": Reference.history.filter(article_id=article.pk)
             .select_related("history_user")
             .order_by("-history_date", "-history_id")[:200],
+            **selectors.board_history(request.user, article),
         }
         return super().history_view(request, object_id, extra_context)
 

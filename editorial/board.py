@@ -149,7 +149,10 @@ def invitation_accept(*, invitation: Invitation, actor, conflict: str, descripti
         _save(current, actor=actor, reason=reason)
         article = current.article
         if article.status == ArticleStatus.SUBMITTED and article.review_round == current.review_round:
-            services.article_start_review(article=article, actor=actor, reason="Review started: a reviewer accepted")
+            # The system starts the review, so the author's timeline names no reviewer.
+            services.article_start_review(
+                article=article, actor=system_user(), reason="Review started: a reviewer accepted"
+            )
     return current
 
 

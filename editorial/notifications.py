@@ -37,8 +37,13 @@ def recipients_for(event: Event) -> list:
     kind = event.kind
     if kind == EventKind.WITHDRAWN and event.payload.get("from") == "draft":
         people = User.objects.none()  # nobody but the author knew of a draft
-    elif kind in (EventKind.SUBMITTED, EventKind.WITHDRAWN, EventKind.DECLINED, EventKind.EXPIRED,
-                  EventKind.REVIEWS_COMPLETE):
+    elif kind in (
+        EventKind.SUBMITTED,
+        EventKind.WITHDRAWN,
+        EventKind.DECLINED,
+        EventKind.EXPIRED,
+        EventKind.REVIEWS_COMPLETE,
+    ):
         # Editors of the board, but not the article's own author: they cannot decide on it.
         people = _editors().exclude(pk=article.author_id)
     elif kind == EventKind.DECISION:

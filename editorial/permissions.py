@@ -11,7 +11,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from articles.models import EDITABLE_STATES, Article
 from editorial.exceptions import NotPermitted
-from reviewers.models import OPEN_OR_DONE, Invitation, InvitationStatus, Review
+from editorial.system import SYSTEM_USERNAME
+from reviewers.models import OPEN_OR_DONE, Invitation, Review
 
 
 class Role(StrEnum):
@@ -55,12 +56,15 @@ def transition_refusal(user, article: Article, name: str) -> str | None:
             return None
         return f"Only the article's author can {_verb(name)} it."
     if name == "start_review":
-        # An editor starts it, or the first board member to accept an invitation does.
+        # An editor starts it, or the system does when the first board member accepts (the
+        # system acts so that no reviewer's name reaches the author before approval).
+        if is_system(user):
+            return None
         if mine:
             return "You wrote this article, so you cannot start its review."
-        if has_role(user, Role.EDITOR) or _has_accepted_invitation(user, article):
+        if has_role(user, Role.EDITOR):
             return None
-        return "Only an editor, or a board member who accepted an invitation, can start the review."
+        return "Only an editor can start the review (it also starts when a reviewer accepts)."
     if name == "revise":
         if has_role(user, Role.EDITOR) or (mine and has_role(user, Role.AUTHOR)):
             return None
@@ -74,13 +78,8 @@ def transition_refusal(user, article: Article, name: str) -> str | None:
     return f"There is no transition called {name!r}."
 
 
-def _has_accepted_invitation(user, article: Article) -> bool:
-    return (
-        has_role(user, Role.BOARD)
-        and Invitation.objects.filter(
-            article=article, reviewer=user, review_round=article.review_round, status=InvitationStatus.ACCEPTED
-        ).exists()
-    )
+def is_system(user) -> bool:
+    return getattr(user, "username", None) == SYSTEM_USERNAME and not user.is_active
 
 
 def may_fire(user, article: Article, name: str) -> bool:

@@ -8,7 +8,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from articles.models import Article, ArticleStatus
 from editorial.models import Event, EventKind
 from editorial.permissions import Role
-from reviewers.models import OPEN_OR_DONE, Conflict, Invitation, InvitationStatus, ReviewerProfile
+from editorial import permissions
+from reviewers.models import OPEN_OR_DONE, Conflict, Invitation, InvitationStatus, ReviewerProfile, Signature
 
 S = ArticleStatus
 
@@ -85,3 +86,23 @@ def round_invitations(article: Article, review_round: int | None = None) -> list
 def decision_letters(article: Article) -> list[Event]:
     """The decision letters sent to the author, newest first (as sent: kept in the event)."""
     return list(Event.objects.filter(article=article, kind=EventKind.DECISION).order_by("-created_at", "-id"))
+
+
+def board_history(user, article: Article) -> dict:
+    """The board's steps on an article, as far as this user may see them.
+
+    Editors and auditors see every invitation's history and every signature; a board member
+    sees their own; the author sees none of it (reviewers stay anonymous to authors).
+    """
+    steps = Invitation.history.filter(article_id=article.pk).select_related("history_user", "reviewer")
+    signatures = Signature.objects.filter(article=article).select_related("version")
+    if not permissions.sees_every_article(user):
+        if not permissions.has_role(user, Role.BOARD):
+            return {"board_steps": [], "signatures": [], "shows_board": False}
+        steps = steps.filter(reviewer_id=user.pk)
+        signatures = signatures.filter(signer=user)
+    return {
+        "board_steps": list(steps.order_by("history_date", "history_id")[:500]),
+        "signatures": list(signatures.order_by("signed_at", "id")),
+        "shows_board": True,
+    }

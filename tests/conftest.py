@@ -73,8 +73,9 @@ def review_round(article: Article, editor, reviewers, recommendation="approve") 
             actor=invitation.reviewer,
             recommendation=recommendation,
             checklist={"claims_accurate": True, "doses_checked": True},
-            comments_to_author=f"Comments from {invitation.reviewer.username}.",
-            confidential_comments=f"Confidential note from {invitation.reviewer.username}.",
+            # Identified by invitation, not by name: the author's pages must never show names.
+            comments_to_author=f"Comments to the author on invitation {invitation.pk}.",
+            confidential_comments=f"Confidential note on invitation {invitation.pk}.",
             password="pw",
         )
     return Article.objects.get(pk=article.pk)

@@ -318,7 +318,7 @@ def test_the_decision_letter_never_carries_confidential_comments_or_names(in_sta
     services.article_request_changes(article=article, actor=editor, reason="Please tighten the doses.")
     event = article.events.get(kind="article.decision")
     letter = event.payload["letter"]
-    assert "Please tighten the doses." in letter and "Comments from reviewer1." in letter
+    assert "Please tighten the doses." in letter and "Comments to the author on invitation" in letter
     assert "Confidential" not in letter and "Priya" not in letter and "Reviewer 1" in letter
 
 
@@ -329,10 +329,12 @@ def test_reviewers_see_only_their_own_invitations_and_confidential_comments(clie
     stranger = make_board_member("stranger", "Stranger", "RN")
     invitation = board.invitation_create(article=someone_elses, actor=editor, reviewers=[stranger])[0]
 
+    own, other = (Invitation.objects.get(article=mine, reviewer=r) for r in reviewers)
     client.force_login(reviewers[0])
     page = client.get(reverse("admin:articles_article_change", args=[mine.pk])).content.decode()
-    assert "Confidential note from reviewer1." in page
-    assert "Confidential note from reviewer2." not in page and "Comments from reviewer2." not in page
+    assert f"Confidential note on invitation {own.pk}." in page
+    assert f"Confidential note on invitation {other.pk}." not in page
+    assert f"Comments to the author on invitation {other.pk}." not in page
     assert client.get(reverse("admin:articles_article_change", args=[someone_elses.pk])).status_code == 302
     assert client.get(reverse("admin:reviewers_invitation_change", args=[invitation.pk])).status_code == 404
     listing = client.get(reverse("admin:reviewers_invitation_changelist")).content.decode()
@@ -413,3 +415,28 @@ def test_reviewer_list_and_decision_page_run_a_bounded_number_of_queries(client,
     assert count(client, reverse("admin:articles_article_transition", args=[big.pk, "approve"])) == small_decision
     assert max(small_list, small_page, small_decision) <= 25
     assert article
+
+
+@pytest.mark.django_db
+def test_reviewers_stay_anonymous_to_the_author_until_approval(client, in_state, author, editor, reviewers):
+    from rest_framework.test import APIClient
+
+    article = in_state("ready")
+    article = services.article_request_changes(article=article, actor=editor, reason="Revise.")
+    client.force_login(author)
+    pages = [
+        client.get(reverse("admin:articles_article_change", args=[article.pk])),
+        client.get(reverse("admin:articles_article_history", args=[article.pk])),
+    ]
+    api = APIClient()
+    api.force_authenticate(author)
+    pages.append(api.get(f"/api/v1/articles/{article.pk}/history/"))
+    for response in pages:
+        text = response.content.decode()
+        assert response.status_code == 200
+        for name in ("Priya", "Raman", "reviewer1", "Tomás", "reviewer2"):
+            assert name not in text, (response.request["PATH_INFO"], name)
+    client.force_login(editor)
+    history = client.get(reverse("admin:articles_article_history", args=[article.pk])).content.decode()
+    assert "The board&#x27;s steps" in history or "The board's steps" in history
+    assert "Priya Raman" in history and "Approved as medically accurate" in history

@@ -164,7 +164,7 @@ def test_the_decision_email_carries_the_letter_without_confidential_comments(in_
     message = mail.outbox[-1]
     assert message.to == [author.email]
     for part in (message.body, message.alternatives[0][0]):
-        assert "Tighten the doses." in part and "Comments from reviewer1." in part
+        assert "Tighten the doses." in part and "Comments to the author on invitation" in part
         assert "Confidential note" not in part and "Priya" not in part
 
 

@@ -49,10 +49,10 @@ def test_round_trip_leaves_the_full_trail(author, editor, reviewers):
         (r.transition, r.from_status, r.to_status, r.actor.username, r.reason, r.review_round) for r in records
     ] == [
         ("submit", "draft", "submitted", "author", "First version.", 1),
-        ("start_review", "submitted", "under_review", "reviewer1", "Review started: a reviewer accepted", 1),
+        ("start_review", "submitted", "under_review", "editorial-system", "Review started: a reviewer accepted", 1),
         ("request_changes", "under_review", "changes_requested", "editor", "Add doses.", 1),
         ("resubmit", "changes_requested", "submitted", "author", "Doses added.", 2),
-        ("start_review", "submitted", "under_review", "reviewer1", "Review started: a reviewer accepted", 2),
+        ("start_review", "submitted", "under_review", "editorial-system", "Review started: a reviewer accepted", 2),
         ("approve", "under_review", "approved", "editor", "Accurate now.", 2),
     ]
 
@@ -60,11 +60,11 @@ def test_round_trip_leaves_the_full_trail(author, editor, reviewers):
     assert [(h.status, h.history_user.username, h.history_change_reason) for h in history] == [
         ("draft", "author", "Draft created"),
         ("submitted", "author", "First version."),
-        ("under_review", "reviewer1", "Review started: a reviewer accepted"),
+        ("under_review", "editorial-system", "Review started: a reviewer accepted"),
         ("changes_requested", "editor", "Add doses."),
         ("changes_requested", "author", "Added doses."),
         ("submitted", "author", "Doses added."),
-        ("under_review", "reviewer1", "Review started: a reviewer accepted"),
+        ("under_review", "editorial-system", "Review started: a reviewer accepted"),
         ("approved", "editor", "Accurate now."),
     ]
     for row in article.references.model.history.filter(article_id=article.pk):
