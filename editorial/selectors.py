@@ -6,9 +6,9 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from articles.models import Article, ArticleStatus
+from editorial import permissions
 from editorial.models import Event, EventKind
 from editorial.permissions import Role
-from editorial import permissions
 from reviewers.models import OPEN_OR_DONE, Conflict, Invitation, InvitationStatus, ReviewerProfile, Signature
 
 S = ArticleStatus
