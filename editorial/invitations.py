@@ -69,6 +69,9 @@ def reinvite_previous_round(article: Article) -> dict:
         actor=system_user(),
         respond_by=respond_by,
         due_at=due_at,
-        reason=f"Invited again for round {article.review_round}: reviewed round {article.review_round - 1}",
+        reason=(
+            f"You reviewed round {article.review_round - 1}; the author has revised the article. "
+            "The invitation page shows what changed since the version you reviewed."
+        ),
     )
     return {"reinvited": [invitation.pk for invitation in invitations]}
