@@ -18,7 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from articles.models import Article, Reference, Specialty
 from articles.rendering import render_markdown
-from editorial import board, permissions, selectors, services
+from editorial import board, notifications, permissions, selectors, services
 from editorial.admin_board import parse_moment
 from editorial.approval import approval_status
 from editorial.audit import set_audit_context
@@ -537,33 +537,57 @@ class EventAdmin(EditorialModelAdmin):
     ordering = ("-created_at", "-id")
 
     def has_module_permission(self, request):
-        return permissions.may_export_audit(request.user)
+        return permissions.may_export_audit(request.user) or request.user.is_superuser
 
     def has_view_permission(self, request, obj=None):
-        return permissions.may_export_audit(request.user)
+        return self.has_module_permission(request)
 
 
 @admin.register(Notification)
 class NotificationAdmin(EditorialModelAdmin):
+    """The notification log: every delivery, its attempts and errors; dead letters can be retried."""
+
     list_display = (
         "created_at",
-        "event",
+        "event_kind",
+        "article",
         "recipient",
         "channel",
         "status",
         "attempts",
         "last_error",
+        "claimed_at",
         "sent_at",
     )
-    list_filter = ("status", "channel")
-    list_select_related = ("event", "recipient")
+    list_filter = ("status", "channel", "event__kind")
+    list_select_related = ("event__article", "recipient")
+    search_fields = ("recipient__username", "recipient__email", "event__article__title")
     ordering = ("-created_at", "-id")
+    actions = ["retry"]
+
+    @admin.display(description="event", ordering="event__kind")
+    def event_kind(self, obj):
+        return obj.event.get_kind_display()
+
+    @admin.display(description="article")
+    def article(self, obj):
+        return obj.event.article
+
+    @admin.action(description="Retry the selected dead deliveries", permissions=["retry"])
+    def retry(self, request, queryset):
+        dead = queryset.filter(status=Notification.Status.DEAD)
+        count = dead.count()
+        events = notifications.retry_dead(dead.values_list("pk", flat=True))
+        messages.success(request, f"{count} dead deliveries queued again ({len(events)} events).")
+
+    def has_retry_permission(self, request):
+        return permissions.may_operate_notifications(request.user)
 
     def has_module_permission(self, request):
-        return permissions.may_export_audit(request.user)
+        return permissions.may_export_audit(request.user) or request.user.is_superuser
 
     def has_view_permission(self, request, obj=None):
-        return permissions.may_export_audit(request.user)
+        return self.has_module_permission(request)
 
 
 # --- Accounts: operators deactivate people, never delete them (it would erase who did what) ---

@@ -1,10 +1,15 @@
 """The editorial board's workspace: its own admin site."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from articles.models import ArticleStatus
-from editorial import permissions
+from editorial import notifications, permissions
+from editorial.models import Delivery
 from editorial.permissions import Role
 
 
@@ -21,7 +26,59 @@ class WorkspaceSite(admin.AdminSite):
     def each_context(self, request):
         context = super().each_context(request)
         context["editorial_roles"] = sorted(permissions.roles(request.user))
+        if request.user.is_authenticated:
+            context["inbox_unread"] = notifications.unread_count(request.user)
         return context
+
+    def get_urls(self):
+        return [
+            path("inbox/", self.admin_view(self.inbox_view), name="inbox"),
+            path("inbox/preferences/", self.admin_view(self.preferences_view), name="notification_preferences"),
+            *super().get_urls(),
+        ]
+
+    def inbox_view(self, request):
+        """The person's notifications, newest first; reading is marked per person."""
+        if request.method == "POST":
+            ids = [int(pk) for pk in request.POST.getlist("notification") if pk.isdigit()]
+            marked = notifications.mark_read(request.user, None if "all" in request.POST else ids)
+            messages.success(request, f"{marked} marked as read.")
+            return HttpResponseRedirect(reverse("admin:inbox"))
+        page = Paginator(notifications.inbox(request.user).order_by("-created_at", "-id"), 50).get_page(
+            request.GET.get("p")
+        )
+        entries = [
+            {
+                "notification": item,
+                "subject": notifications.subject_for(item.event, request.user),
+                "url": notifications.action_url(item.event, request.user.pk),
+            }
+            for item in page.object_list
+        ]
+        context = {**self.each_context(request), "title": "Inbox", "entries": entries, "page": page}
+        return TemplateResponse(request, "editorial/admin/inbox.html", context)
+
+    def preferences_view(self, request):
+        """Per kind of event: an e-mail at once or in a daily digest; and receipts of own actions."""
+        user = request.user
+        kinds = notifications.kinds_for(user)
+        if request.method == "POST":
+            notifications.save_preferences(
+                user,
+                {kind: request.POST.get(f"kind-{kind}", Delivery.IMMEDIATE) for kind, _ in kinds},
+                copy_own_actions=request.POST.get("copy_own_actions") == "on",
+            )
+            messages.success(request, "Your notification choices are saved.")
+            return HttpResponseRedirect(reverse("admin:notification_preferences"))
+        chosen, copy_own = notifications.preferences(user)
+        context = {
+            **self.each_context(request),
+            "title": "Notification choices",
+            "kinds": [(kind, label, chosen.get(kind, Delivery.IMMEDIATE)) for kind, label in kinds],
+            "deliveries": Delivery.choices,
+            "copy_own_actions": copy_own,
+        }
+        return TemplateResponse(request, "editorial/admin/preferences.html", context)
 
     def index(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "panels": dashboard_panels(request.user)}

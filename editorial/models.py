@@ -44,10 +44,14 @@ class EventKind(models.TextChoices):
     DECISION = "article.decision", "Decision"
     WITHDRAWN = "article.withdrawn", "Article withdrawn"
     RETRACTED = "article.retracted", "Article retracted"
+    REREVIEW_DUE = "article.rereview_due", "Re-review due"
     INVITED = "invitation.invited", "Reviewers invited"
     DECLINED = "invitation.declined", "Invitation declined"
     EXPIRED = "invitation.expired", "Invitation expired"
     CANCELLED = "invitation.cancelled", "Invitation cancelled"
+    REVIEW_DUE_SOON = "review.due_soon", "Review due soon"
+    REVIEW_OVERDUE = "review.overdue", "Review overdue"
+    REVIEW_ESCALATED = "review.escalated", "Overdue review escalated"
     REVIEWS_COMPLETE = "round.reviews_complete", "All reviews in"
 
 
@@ -62,6 +66,13 @@ class Event(models.Model):
     article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, null=True, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     payload = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Reminders carry one: the same reminder for the same due date is recorded once.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(db_default=Now())
     requeued_at = models.DateTimeField(null=True, blank=True)
@@ -81,14 +92,40 @@ class Event(models.Model):
         return f"{self.get_kind_display()} #{self.pk}"
 
 
-class Notification(models.Model):
-    """One delivery of an event to one person on one channel: sent at most once."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
+class Digest(models.Model):
+    """One daily e-mail gathering a person's notifications since their last digest."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="digests")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Digest #{self.pk} for {self.recipient}"
+
+
+class Notification(models.Model):
+    """One delivery of an event to one person on one channel: delivered at most once."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        INBOX = "inbox", "Workspace inbox"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DIGEST = "digest", "Waiting for the daily digest"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
@@ -103,11 +140,21 @@ class Notification(models.Model):
     created_at = models.DateTimeField(db_default=Now())
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True, help_text="Inbox only: when the recipient read it.")
+    digest = models.ForeignKey(Digest, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["event", "recipient", "channel"], name="one_delivery_per_recipient")
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=models.Q(channel="inbox", read_at__isnull=True),
+                name="notification_unread",
+            ),
+            models.Index(fields=["status", "channel"], name="notification_status"),
         ]
 
     def __str__(self) -> str:
@@ -116,3 +163,36 @@ class Notification(models.Model):
     @property
     def idempotency_key(self) -> str:
         return f"event-{self.event_id}-user-{self.recipient_id}-{self.channel}"
+
+
+class Delivery(models.TextChoices):
+    IMMEDIATE = "immediate", "E-mail at once"
+    DIGEST = "digest", "In a daily digest"
+
+
+class NotificationPreference(models.Model):
+    """How one person wants to hear about one kind of event by e-mail (the inbox gets all)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=40, choices=EventKind.choices)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.IMMEDIATE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} → {self.delivery}"
+
+
+class NotificationSettings(models.Model):
+    """A person's other notification choices."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    copy_own_actions = models.BooleanField(default=False, help_text="Also notify me of what I did myself (a receipt).")
+
+    def __str__(self) -> str:
+        return f"Notification settings of {self.user}"

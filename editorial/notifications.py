@@ -1,4 +1,10 @@
-"""Who hears about an event, what they read, and the one delivery of it to each of them."""
+"""Who hears about an event, what they read, and the one delivery of it to each of them.
+
+Every recipient gets an inbox entry in the workspace. By e-mail, each chooses per kind of
+event: at once, or in a daily digest. A delivery row is claimed with a conditional UPDATE
+before sending, so a redelivered task never sends twice; its Message-ID is its idempotency
+key, so even a send interrupted after the server took it can be recognised downstream.
+"""
 
 import logging
 from datetime import timedelta
@@ -6,25 +12,54 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from editorial.models import Event, EventKind, Notification
+from editorial.models import (
+    Delivery,
+    Digest,
+    Event,
+    EventKind,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+)
 from editorial.permissions import Role
 from reviewers.models import Invitation, InvitationStatus
 
 log = logging.getLogger(__name__)
 
 User = get_user_model()
+N = Notification.Status
+EMAIL, INBOX = Notification.Channel.EMAIL, Notification.Channel.INBOX
 
-#: A delivery claimed longer ago than this was interrupted (worker killed): claim it again.
-CLAIM_TIMEOUT = timedelta(minutes=2)
+#: Kinds told to the editors of the board (never to an editor who wrote the article).
+FOR_EDITORS = {
+    EventKind.SUBMITTED,
+    EventKind.WITHDRAWN,
+    EventKind.DECLINED,
+    EventKind.EXPIRED,
+    EventKind.REVIEWS_COMPLETE,
+    EventKind.REVIEW_ESCALATED,
+    EventKind.REREVIEW_DUE,
+}
+#: Kinds told to the reviewer of the invitation the event names.
+FOR_THE_REVIEWER = {EventKind.CANCELLED, EventKind.REVIEW_DUE_SOON, EventKind.REVIEW_OVERDUE}
 
 
 class DeliveryIncomplete(Exception):
     """Some deliveries of an event failed and will be tried again."""
+
+
+def claim_timeout() -> timedelta:
+    """A delivery claimed longer ago than this was interrupted (worker killed): claim it again."""
+    return timedelta(seconds=settings.EDITORIAL_CLAIM_TIMEOUT)
+
+
+# --- Recipients ----------------------------------------------------------------------------------
 
 
 def _editors():
@@ -32,19 +67,12 @@ def _editors():
 
 
 def recipients_for(event: Event) -> list:
-    """The people an event concerns, never the person who caused it."""
+    """The people an event concerns; the person who caused it only if they asked for receipts."""
     article = event.article
     kind = event.kind
     if kind == EventKind.WITHDRAWN and event.payload.get("from") == "draft":
         people = User.objects.none()  # nobody but the author knew of a draft
-    elif kind in (
-        EventKind.SUBMITTED,
-        EventKind.WITHDRAWN,
-        EventKind.DECLINED,
-        EventKind.EXPIRED,
-        EventKind.REVIEWS_COMPLETE,
-    ):
-        # Editors of the board, but not the article's own author: they cannot decide on it.
+    elif kind in FOR_EDITORS:
         people = _editors().exclude(pk=article.author_id)
     elif kind == EventKind.DECISION:
         people = User.objects.filter(pk=article.author_id, is_active=True)
@@ -54,73 +82,114 @@ def recipients_for(event: Event) -> list:
     elif kind == EventKind.INVITED:
         invited = Invitation.objects.filter(pk__in=event.payload.get("invitations", [])).values("reviewer_id")
         people = User.objects.filter(pk__in=invited, is_active=True)
-    elif kind == EventKind.CANCELLED:
-        cancelled = Invitation.objects.filter(pk=event.payload.get("invitation")).values("reviewer_id")
-        people = User.objects.filter(pk__in=cancelled, is_active=True)
+    elif kind in FOR_THE_REVIEWER:
+        invitation = Invitation.objects.filter(pk=event.payload.get("invitation")).values("reviewer_id")
+        people = User.objects.filter(pk__in=invitation, is_active=True)
     else:
         people = User.objects.none()
     if event.actor_id:
-        people = people.exclude(pk=event.actor_id)
+        # The person who acted is told only when they asked for receipts of their own actions.
+        receipt = User.objects.filter(pk=event.actor_id, is_active=True, notification_settings__copy_own_actions=True)
+        people = people.exclude(pk=event.actor_id) | receipt
     return list(people.distinct().order_by("pk"))
 
 
-def action_url(notification: Notification) -> str:
+def fan_out(event: Event) -> None:
+    """Write the inbox entry and the e-mail delivery of each recipient (once, whatever happens)."""
+    people = recipients_for(event)
+    digest_users = set(
+        NotificationPreference.objects.filter(user__in=people, kind=event.kind, delivery=Delivery.DIGEST).values_list(
+            "user_id", flat=True
+        )
+    )
+    now = timezone.now()
+    rows = []
+    for person in people:
+        rows.append(Notification(event=event, recipient=person, channel=INBOX, status=N.SENT, sent_at=now))
+        if person.email:
+            status = N.DIGEST if person.pk in digest_users else N.PENDING
+            rows.append(Notification(event=event, recipient=person, channel=EMAIL, status=status))
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+# --- Content -------------------------------------------------------------------------------------
+
+
+def action_url(event: Event, recipient_id: int) -> str:
     """Where the recipient acts: their invitation for a reviewer, else the article's page."""
-    event = notification.event
+    invitation_id = event.payload.get("invitation")
     if event.kind == EventKind.INVITED:
-        invitation = Invitation.objects.filter(
-            pk__in=event.payload.get("invitations", []), reviewer=notification.recipient_id
-        ).first()
-        if invitation:
-            return settings.SITE_URL + reverse("admin:reviewers_invitation_change", args=[invitation.pk])
+        invitation_id = (
+            Invitation.objects.filter(pk__in=event.payload.get("invitations", []), reviewer=recipient_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    if invitation_id and (event.kind == EventKind.INVITED or event.kind in FOR_THE_REVIEWER):
+        return settings.SITE_URL + reverse("admin:reviewers_invitation_change", args=[invitation_id])
     return settings.SITE_URL + reverse("admin:articles_article_change", args=[event.article_id])
 
 
-def render(notification: Notification) -> EmailMultiAlternatives:
-    event = notification.event
-    article = event.article
-    context = {
+def _template(event: Event) -> str:
+    return f"editorial/notifications/{event.kind.replace('.', '_')}"
+
+
+def context_for(event: Event, recipient) -> dict:
+    return {
         "event": event,
         "payload": event.payload,
-        "article": article,
-        "recipient": notification.recipient,
+        "article": event.article,
+        "recipient": recipient,
         "actor": event.actor,
         "site_url": settings.SITE_URL,
-        "action_url": action_url(notification),
+        "action_url": action_url(event, recipient.pk),
     }
-    base = f"editorial/notifications/{event.kind.replace('.', '_')}"
-    subject = " ".join(render_to_string(f"{base}.subject.txt", context).split())
+
+
+def subject_for(event: Event, recipient) -> str:
+    return " ".join(render_to_string(f"{_template(event)}.subject.txt", context_for(event, recipient)).split())
+
+
+def render(notification: Notification) -> EmailMultiAlternatives:
+    event, recipient = notification.event, notification.recipient
+    context = context_for(event, recipient)
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"{base}.txt", context),
-        to=[notification.recipient.email],
+        subject=subject_for(event, recipient),
+        body=render_to_string(f"{_template(event)}.txt", context),
+        to=[recipient.email],
         headers={
             "Message-ID": f"<{notification.idempotency_key}@editorial.invalid>",
             "X-Editorial-Event": event.kind,
         },
     )
-    message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
+    message.attach_alternative(render_to_string(f"{_template(event)}.html", context), "text/html")
     return message
+
+
+# --- Delivery ------------------------------------------------------------------------------------
+
+
+def _claim(queryset, pk) -> bool:
+    """Take a delivery for this worker with a conditional update: one sender at a time."""
+    now = timezone.now()
+    claimable = Q(status__in=[N.PENDING, N.FAILED]) | Q(status=N.SENDING, claimed_at__lt=now - claim_timeout())
+    return bool(queryset.filter(claimable, pk=pk).update(status=N.SENDING, claimed_at=now, attempts=F("attempts") + 1))
 
 
 def deliver(event_id: int) -> None:
     """Deliver an event to each recipient once. Safe to run again at any time.
 
-    Raises ``DeliveryIncomplete`` when a delivery failed for a reason worth retrying.
+    Raises ``DeliveryIncomplete`` when an e-mail failed (it is retried with backoff) or is
+    still being sent by a worker that may have died (it is claimed again after a timeout).
     """
     event = Event.objects.select_related("article", "actor").get(pk=event_id)
     if event.status == Event.Status.DONE:
         return
-    recipients = recipients_for(event)
-    Notification.objects.bulk_create(
-        [Notification(event=event, recipient=person) for person in recipients if person.email],
-        ignore_conflicts=True,
-    )
+    fan_out(event)
     failures = 0
-    for notification in event.notifications.exclude(
-        status__in=[Notification.Status.SENT, Notification.Status.DEAD]
-    ).select_related("recipient"):
-        if not _claim(notification):
+    emails = event.notifications.filter(channel=EMAIL, status__in=[N.PENDING, N.FAILED, N.SENDING])
+    for notification in emails.select_related("recipient"):
+        if not _claim(Notification.objects, notification.pk):
+            failures += notification.status == N.SENDING  # someone else's, or interrupted: look again later
             continue
         notification.event = event
         try:
@@ -128,28 +197,158 @@ def deliver(event_id: int) -> None:
         except Exception as exc:  # noqa: BLE001 - recorded on the delivery, retried, then dead
             failures += 1
             Notification.objects.filter(pk=notification.pk).update(
-                status=Notification.Status.FAILED, last_error=f"{type(exc).__name__}: {exc}"
+                status=N.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000]
             )
             log.warning("Delivery %s failed: %s", notification.pk, exc)
             continue
-        Notification.objects.filter(pk=notification.pk).update(
-            status=Notification.Status.SENT, sent_at=timezone.now(), last_error=""
-        )
+        Notification.objects.filter(pk=notification.pk).update(status=N.SENT, sent_at=timezone.now(), last_error="")
     if failures:
-        raise DeliveryIncomplete(f"{failures} deliveries of event {event_id} failed")
-    unfinished = event.notifications.exclude(status__in=[Notification.Status.SENT, Notification.Status.DEAD])
-    if not unfinished.exists():
-        Event.objects.filter(pk=event.pk).update(status=Event.Status.DONE, done_at=timezone.now())
+        raise DeliveryIncomplete(f"{failures} e-mail deliveries of event {event_id} are not done yet")
+    _finish(event.pk)
 
 
-def _claim(notification: Notification) -> bool:
-    """Take a delivery for this worker with a conditional update: one sender at a time."""
-    now = timezone.now()
-    claimable = Q(status__in=[Notification.Status.PENDING, Notification.Status.FAILED]) | Q(
-        status=Notification.Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
-    )
-    return bool(
-        Notification.objects.filter(claimable, pk=notification.pk).update(
-            status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+def _finish(event_id: int) -> None:
+    """An event is done when no e-mail of it waits to be sent (digests travel on their own)."""
+    waiting = Notification.objects.filter(event_id=event_id, channel=EMAIL, status__in=[N.PENDING, N.FAILED, N.SENDING])
+    if not waiting.exists():
+        Event.objects.filter(pk=event_id, status=Event.Status.PENDING).update(
+            status=Event.Status.DONE, done_at=timezone.now()
         )
+
+
+def give_up(event_id: int) -> int:
+    """After the last retry: failed deliveries go to the dead letters, for an admin to retry."""
+    dead = Notification.objects.filter(event_id=event_id, channel=EMAIL, status=N.FAILED).update(status=N.DEAD)
+    _finish(event_id)
+    return dead
+
+
+def retry_dead(notification_ids) -> list[int]:
+    """Put dead deliveries back in the queue (the admin's "retry" action); returns their events."""
+    with transaction.atomic():
+        dead = Notification.objects.filter(pk__in=list(notification_ids), status=N.DEAD)
+        events = sorted(set(dead.values_list("event_id", flat=True)))
+        dead.update(status=N.PENDING, last_error="")
+        Event.objects.filter(pk__in=events).update(status=Event.Status.PENDING, done_at=None)
+    from editorial.outbox import enqueue_event
+
+    for event_id in events:
+        transaction.on_commit(lambda event_id=event_id: enqueue_event(event_id), robust=True)
+    return events
+
+
+# --- Digests ------------------------------------------------------------------------------------
+
+
+def collect_digests() -> list[int]:
+    """Gather each person's waiting digest deliveries into one digest (idempotent claim)."""
+    digests = []
+    waiting = (
+        Notification.objects.filter(channel=EMAIL, status=N.DIGEST, digest__isnull=True)
+        .values_list("recipient_id", flat=True)
+        .distinct()
     )
+    for recipient_id in list(waiting):
+        with transaction.atomic():
+            digest = Digest.objects.create(recipient_id=recipient_id)
+            taken = Notification.objects.filter(
+                channel=EMAIL, status=N.DIGEST, digest__isnull=True, recipient_id=recipient_id
+            ).update(digest=digest)
+            if taken:
+                digests.append(digest.pk)
+            else:
+                digest.delete()
+    return digests
+
+
+def deliver_digest(digest_id: int) -> None:
+    """Send one digest e-mail, once."""
+    now = timezone.now()
+    D = Digest.Status
+    claimable = Q(status__in=[D.PENDING, D.FAILED]) | Q(status=D.SENDING, claimed_at__lt=now - claim_timeout())
+    if not Digest.objects.filter(claimable, pk=digest_id).update(
+        status=D.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    ):
+        return
+    digest = Digest.objects.select_related("recipient").get(pk=digest_id)
+    items = list(
+        digest.notifications.select_related("event__article", "event__actor").order_by("event__created_at", "id")
+    )
+    recipient = digest.recipient
+    entries = [
+        {"subject": subject_for(n.event, recipient), "url": action_url(n.event, recipient.pk), "event": n.event}
+        for n in items
+    ]
+    context = {"recipient": recipient, "entries": entries, "site_url": settings.SITE_URL}
+    message = EmailMultiAlternatives(
+        subject=f"Your editorial digest: {len(entries)} update{'s' if len(entries) != 1 else ''}",
+        body=render_to_string("editorial/notifications/digest.txt", context),
+        to=[recipient.email],
+        headers={"Message-ID": f"<digest-{digest.pk}@editorial.invalid>"},
+    )
+    message.attach_alternative(render_to_string("editorial/notifications/digest.html", context), "text/html")
+    try:
+        message.send()
+    except Exception as exc:
+        Digest.objects.filter(pk=digest_id).update(status=D.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise DeliveryIncomplete(f"digest {digest_id} failed") from exc
+    sent = timezone.now()
+    Digest.objects.filter(pk=digest_id).update(status=D.SENT, sent_at=sent, last_error="")
+    digest.notifications.update(status=N.SENT, sent_at=sent)
+
+
+# --- The inbox -----------------------------------------------------------------------------------
+
+
+def inbox(user):
+    return Notification.objects.filter(recipient=user, channel=INBOX).select_related("event__article", "event__actor")
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(recipient=user, channel=INBOX, read_at__isnull=True).count()
+
+
+def mark_read(user, notification_ids=None) -> int:
+    """Mark the user's own inbox entries read (all of them when no ids are given)."""
+    unread = Notification.objects.filter(recipient=user, channel=INBOX, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=list(notification_ids))
+    return unread.update(read_at=timezone.now())
+
+
+# --- Preferences ---------------------------------------------------------------------------------
+
+#: The kinds of event each role hears about (the preferences page offers these).
+KINDS_BY_ROLE = {
+    Role.AUTHOR: [EventKind.DECISION, EventKind.RETRACTED],
+    Role.BOARD: [
+        EventKind.INVITED,
+        EventKind.CANCELLED,
+        EventKind.REVIEW_DUE_SOON,
+        EventKind.REVIEW_OVERDUE,
+        EventKind.RETRACTED,
+    ],
+    Role.EDITOR: sorted(FOR_EDITORS),
+}
+
+
+def kinds_for(user) -> list[tuple[str, str]]:
+    from editorial.permissions import roles
+
+    held = roles(user)
+    kinds = {kind for role, role_kinds in KINDS_BY_ROLE.items() if role in held for kind in role_kinds}
+    return [(kind.value, kind.label) for kind in EventKind if kind in kinds]
+
+
+def preferences(user) -> tuple[dict, bool]:
+    chosen = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "delivery"))
+    copy_own = NotificationSettings.objects.filter(user=user, copy_own_actions=True).exists()
+    return chosen, copy_own
+
+
+def save_preferences(user, choices: dict, *, copy_own_actions: bool) -> None:
+    with transaction.atomic():
+        for kind, delivery in choices.items():
+            if kind in EventKind.values and delivery in Delivery.values:
+                NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"delivery": delivery})
+        NotificationSettings.objects.update_or_create(user=user, defaults={"copy_own_actions": copy_own_actions})

@@ -9,7 +9,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,12 +25,27 @@ def record_event(*, kind: str, actor, article=None, payload: dict | None = None)
     return event
 
 
+def record_once(*, dedupe_key: str, kind: str, actor, article=None, payload: dict | None = None) -> Event | None:
+    """Record an event unless one with the same key exists (a reminder for the same due date)."""
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                kind=kind, actor=actor, article=article, payload=payload or {}, dedupe_key=dedupe_key
+            )
+    except IntegrityError:
+        return None
+    transaction.on_commit(partial(enqueue_event, event.pk), robust=True)
+    return event
+
+
 def enqueue_event(event_id: int) -> None:
     """Hand an event to the broker. A broker error is logged, never raised to the user."""
     from editorial.tasks import deliver_event
 
     try:
-        deliver_event.apply_async(args=[event_id], retry=True)
+        # No publish retries: a broker that does not answer costs the request one socket
+        # timeout (2 s), and the event stays in the outbox for the beat to hand over again.
+        deliver_event.apply_async(args=[event_id], retry=False)
     except Exception:
         log.warning("Event %s stays pending: the broker did not take it", event_id, exc_info=True)
 

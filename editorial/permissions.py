@@ -178,6 +178,11 @@ def may_export_audit(user) -> bool:
     return has_role(user, Role.EDITOR, Role.AUDITOR)
 
 
+def may_operate_notifications(user) -> bool:
+    """Retrying dead deliveries: the editors, and the operators who run the system."""
+    return has_role(user, Role.EDITOR) or bool(user.is_active and user.is_superuser)
+
+
 # --- The board ---------------------------------------------------------------------------
 
 

@@ -1,3 +1,5 @@
+import contextlib
+
 import pytest
 
 from articles.models import Article
@@ -114,3 +116,13 @@ def in_state(author, editor, reviewers):
         raise ValueError(status)
 
     return build
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_the_test_queue_afterwards():
+    """Tests that commit hand events to the configured broker; leave its queue empty."""
+    yield
+    from config.celery import app
+
+    with contextlib.suppress(Exception), app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")

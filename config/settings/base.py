@@ -8,6 +8,7 @@ e-mails written as files, all under ``var/``, so ``make run`` needs no server.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -124,18 +125,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # A frozen Redis must never hang a web request: fail fast and let the outbox retry.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "socket_timeout": 3,
-        "socket_connect_timeout": 3,
+        "socket_timeout": 2,
+        "socket_connect_timeout": 2,
+        # Connecting for a publish: one try, no backoff (the worker has its own retry loop).
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
         # Longer than any task or countdown, or Redis redelivers unacknowledged tasks.
         "visibility_timeout": 4 * 3600,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Publishing fails fast (the outbox publishes with retry=False: a frozen Redis costs a request
+# one 2 s socket timeout); other publishes get one quick retry.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
-    "interval_max": 0.5,
+    "interval_max": 0.2,
 }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -145,9 +153,13 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
-    "requeue-pending-events": {
-        "task": "editorial.tasks.requeue_pending_events",
-        "schedule": 30.0,
+    # The outbox's safety net: events the broker never took are handed over again.
+    "requeue-pending-events": {"task": "editorial.tasks.requeue_pending_events", "schedule": 30.0},
+    # Expire unanswered invitations; remind and escalate reviews; re-reviews due.
+    "reminders": {"task": "editorial.tasks.run_reminders", "schedule": 600.0},
+    "daily-digests": {
+        "task": "editorial.tasks.send_digests",
+        "schedule": crontab(hour=env.int("EDITORIAL_DIGEST_HOUR", default=7), minute=0),
     },
 }
 
@@ -185,6 +197,17 @@ EDITORIAL_REREVIEW_MONTHS = env.int("EDITORIAL_REREVIEW_MONTHS", default=12)
 # Days a board member has to answer an invitation, and to return the review once accepted.
 EDITORIAL_INVITATION_RESPONSE_DAYS = env.int("EDITORIAL_INVITATION_RESPONSE_DAYS", default=3)
 EDITORIAL_REVIEW_DAYS = env.int("EDITORIAL_REVIEW_DAYS", default=14)
+# Reminders: a review due within this many hours is "due soon"; an overdue review is
+# escalated to the editors this many days after its due date.
+EDITORIAL_DUE_SOON_HOURS = env.int("EDITORIAL_DUE_SOON_HOURS", default=48)
+EDITORIAL_ESCALATION_GRACE_DAYS = env.int("EDITORIAL_ESCALATION_GRACE_DAYS", default=3)
+# Delivery: retries with exponential backoff and jitter, then the dead letters.
+EDITORIAL_DELIVERY_MAX_RETRIES = env.int("EDITORIAL_DELIVERY_MAX_RETRIES", default=8)
+EDITORIAL_RETRY_BASE_SECONDS = env.float("EDITORIAL_RETRY_BASE_SECONDS", default=10.0)
+EDITORIAL_RETRY_MAX_SECONDS = env.float("EDITORIAL_RETRY_MAX_SECONDS", default=1800.0)
+# A delivery claimed this long ago by a worker that never finished is claimed again.
+EDITORIAL_CLAIM_TIMEOUT = env.int("EDITORIAL_CLAIM_TIMEOUT", default=120)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Seconds after which the beat re-enqueues an event the broker never delivered.
 EDITORIAL_EVENT_REQUEUE_AFTER = env.int("EDITORIAL_EVENT_REQUEUE_AFTER", default=20)
 

@@ -74,4 +74,4 @@ def test_environment_switches_to_postgresql_and_redis(tmp_path):
         CELERY_BROKER_URL="redis://127.0.0.1:6379/3",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.postgresql", "redis://127.0.0.1:6379/3", "3"]
+    assert result.stdout.split() == ["django.db.backends.postgresql", "redis://127.0.0.1:6379/3", "2"]

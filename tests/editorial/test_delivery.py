@@ -56,7 +56,7 @@ def test_delivering_twice_sends_once(author, editor):
     Event.objects.filter(pk=event.pk).update(status=Event.Status.PENDING)  # as if redelivered
     notifications.deliver(event.pk)
     assert len(mail.outbox) == 1
-    assert Notification.objects.get(event=event).attempts == 1
+    assert Notification.objects.get(event=event, channel="email").attempts == 1
 
 
 @pytest.mark.django_db
@@ -70,7 +70,7 @@ def test_a_failed_send_is_recorded_and_retried_later(author, editor, monkeypatch
     monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
     with pytest.raises(notifications.DeliveryIncomplete):
         notifications.deliver(event.pk)
-    delivery = Notification.objects.get(event=event)
+    delivery = Notification.objects.get(event=event, channel="email")
     assert delivery.status == Notification.Status.FAILED
     assert "refused" in delivery.last_error
     monkeypatch.undo()
@@ -110,7 +110,7 @@ def test_a_real_worker_delivers_the_submission_email(worker, author, editor, mai
     outbox.enqueue_event(event.pk)
     time.sleep(3)
     assert len(mailoutbox) == 1
-    assert Notification.objects.get(event=event).attempts == 1
+    assert Notification.objects.get(event=event, channel="email").attempts == 1
 
 
 @pytest.mark.worker

@@ -1,0 +1,236 @@
+"""Real processes for fault tests: a private redis-server, a fake SMTP server, Celery workers.
+
+Each test starts and stops only what it owns, by PID, on spare loopback ports: never the
+machine's shared Redis or PostgreSQL.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spare_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 30.0, every: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return False
+
+
+class RedisServer:
+    """A redis-server of the test's own, which it may stop, freeze and restart."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        self.port = spare_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        if not wait_until(lambda: _pings(client), timeout=10):
+            raise RuntimeError("the test's redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def freeze(self) -> None:
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+
+def _pings(client) -> bool:
+    try:
+        return client.ping()
+    except redis.RedisError:
+        return False
+
+
+class FakeSMTP:
+    """A small SMTP server that records what it accepts, and can hang before its greeting."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        self.release.set()
+        fake = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                with fake.lock:
+                    fake.connections += 1
+                fake.release.wait()
+                self._reply("220 fake ESMTP")
+                sender, recipients = None, []
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return  # the client went away: nothing was accepted
+                    command = line.decode("utf-8", "replace").strip()
+                    verb = command[:4].upper()
+                    if verb in ("EHLO", "HELO"):
+                        self._reply("250 fake")
+                    elif verb == "MAIL":
+                        sender = command
+                        self._reply("250 ok")
+                    elif verb == "RCPT":
+                        recipients.append(command.split(":", 1)[1].strip(" <>"))
+                        self._reply("250 ok")
+                    elif verb == "DATA":
+                        self._reply("354 go on")
+                        data = []
+                        while True:
+                            chunk = self.rfile.readline()
+                            if not chunk:
+                                return
+                            if chunk in (b".\r\n", b".\n"):
+                                break
+                            data.append(chunk.decode("utf-8", "replace"))
+                        text = "".join(data)
+                        message_id = next(
+                            (
+                                ln.split(":", 1)[1].strip()
+                                for ln in text.splitlines()
+                                if ln.lower().startswith("message-id:")
+                            ),
+                            "",
+                        )
+                        with fake.lock:
+                            fake.messages.append({"to": list(recipients), "message_id": message_id, "from": sender})
+                        recipients = []
+                        self._reply("250 accepted")
+                    elif verb == "RSET" or verb == "NOOP":
+                        self._reply("250 ok")
+                    elif verb == "QUIT":
+                        self._reply("221 bye")
+                        return
+                    else:
+                        self._reply("502 not implemented")
+
+            def _reply(self, text: str) -> None:
+                self.wfile.write((text + "\r\n").encode())
+                self.wfile.flush()
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def received_by(self) -> dict:
+        with self.lock:
+            counts: dict = {}
+            for message in self.messages:
+                for to in message["to"]:
+                    counts[to] = counts.get(to, 0) + 1
+            return counts
+
+
+class Worker:
+    """A real Celery worker process on the given broker, using the test database."""
+
+    def __init__(self, *, broker_url: str, database_url: str, email_url: str, env: dict | None = None) -> None:
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "EMAIL_URL": email_url,
+            "EMAIL_TIMEOUT": "20",
+            "EDITORIAL_RETRY_BASE_SECONDS": "0.3",
+            "EDITORIAL_RETRY_MAX_SECONDS": "2",
+            "EDITORIAL_DELIVERY_MAX_RETRIES": "3",
+            "EDITORIAL_CLAIM_TIMEOUT": "3",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+        self.log_path = None
+
+    def start(self, log_path) -> None:
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=open(log_path, "ab"),  # noqa: SIM115 - the file lives as long as the process
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def ready(self) -> bool:
+        return self.log_path is not None and b"ready." in Path(self.log_path).read_bytes()
+
+    def kill(self) -> None:
+        """SIGKILL the worker's whole process group: no cleanup, no acknowledgement."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
