@@ -18,7 +18,7 @@ LABELS = {
 _TOKENS = re.compile(r"\s+|[^\s]+")
 
 
-def _reference_lines(references: list[dict]) -> str:
+def reference_lines(references: list[dict]) -> str:
     lines = []
     for number, ref in enumerate(references, start=1):
         parts = [ref.get("authors"), ref.get("title"), ref.get("source"), str(ref.get("year") or "")]
@@ -48,7 +48,7 @@ def diff_versions(old: dict, new: dict) -> list[dict]:
     for field, label in LABELS.items():
         before, after = old.get(field, ""), new.get(field, "")
         if field == "references":
-            before, after = _reference_lines(before or []), _reference_lines(after or [])
+            before, after = reference_lines(before or []), reference_lines(after or [])
         if before != after:
             changes.append({"field": field, "label": label, "html": word_diff(before, after)})
     return changes

@@ -9,23 +9,28 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from articles import content
 from articles.models import Article, Reference, Specialty
 from articles.rendering import render_markdown
-from editorial import board, notifications, permissions, selectors, services
+from editorial import board, diagram, notifications, permissions, selectors, services
 from editorial.admin_board import parse_moment
+from editorial.admin_filters import AuthorFilter, MineFilter, ReviewerFilter, StageFilter
 from editorial.approval import approval_status
 from editorial.audit import set_audit_context
 from editorial.exceptions import EditorialError, NotReady, ReasonRequired, SignatureRefused
 from editorial.invitations import default_dates as default_invitation_dates
 from editorial.models import Event, Notification, TransitionRecord
 from editorial.permissions import Role
+from reviewers.models import ReviewerProfile
 
 #: What happens next, shown on each transition's confirmation step.
 CONSEQUENCES = {
@@ -161,18 +166,26 @@ class ArticleAdmin(SimpleHistoryAdmin):
     change_form_template = "editorial/admin/article_change_form.html"
     object_history_template = "editorial/admin/article_history.html"
     list_display = ("title", "status_badge", "review_round", "author", "specialty", "content_updated_at")
-    list_filter = ("status", "specialty")
+    list_filter = (StageFilter, "status", "specialty", MineFilter, AuthorFilter, ReviewerFilter)
     list_select_related = ("author", "specialty")
-    search_fields = ("title",)
+    search_fields = ("title",)  # and the references' titles: see get_search_results
+    search_help_text = "Search the clinical questions and the titles of their references."
     ordering = ("-updated_at", "-id")
     list_per_page = 50
-    actions = []
+    show_full_result_count = False  # one COUNT, not two, on a list of 100,000 articles
+    actions = ["invite_reviewers"]
     fieldsets = (
         (None, {"fields": ("title", "slug", "specialty", "summary")}),
-        ("Text", {"fields": ("body", "patient_body")}),
+        (
+            "Text: for clinicians and for patients, side by side",
+            {"fields": ("body", "patient_body"), "classes": ["text-columns"]},
+        ),
         (None, {"fields": ("change_reason", "seen_row_version")}),
     )
     history_list_display = ["status", "review_round"]
+
+    class Media:
+        js = ["editorial/drafting.js"]
 
     # --- Who sees what -----------------------------------------------------------------
 
@@ -205,6 +218,60 @@ class ArticleAdmin(SimpleHistoryAdmin):
 
     # --- The list ------------------------------------------------------------------------
 
+    def get_search_results(self, request, queryset, search_term):
+        """Questions and reference titles, without a join that would need DISTINCT at scale."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        cited = Reference.objects.filter(article=OuterRef("pk"), title__icontains=term)
+        return queryset.filter(Q(title__icontains=term) | Exists(cited)), False
+
+    @admin.action(description="Invite reviewers to the selected articles", permissions=["invite"])
+    def invite_reviewers(self, request, queryset):
+        """Bulk invitation: the same board members to each selected article, each on its own."""
+        articles = list(queryset.order_by("title")[:100])
+        respond_by, due_at = default_invitation_dates()
+        if "apply" in request.POST:
+            people = list(User.objects.filter(pk__in=request.POST.getlist("reviewer")))
+            done, refused = 0, []
+            for article in articles:
+                try:
+                    board.invitation_create(
+                        article=article,
+                        actor=request.user,
+                        reviewers=people,
+                        respond_by=parse_moment(request.POST.get("respond_by", "")),
+                        due_at=parse_moment(request.POST.get("due_at", "")),
+                        reason=request.POST.get("reason", ""),
+                    )
+                    done += 1
+                except EditorialError as error:
+                    refused.append(f"{article.title}: {error.message}")
+            if done:
+                messages.success(request, f"Invitations sent for {done} article(s).")
+            for line in refused:
+                messages.error(request, line)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Invite reviewers to the selected articles",
+            "opts": self.model._meta,
+            "articles": articles,
+            "members": ReviewerProfile.objects.filter(
+                is_active=True, user__is_active=True, user__groups__name=Role.BOARD
+            )
+            .select_related("user")
+            .prefetch_related("specialties")
+            .order_by("printed_name"),
+            "respond_by": respond_by.date().isoformat(),
+            "due_at": due_at.date().isoformat(),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "editorial/admin/bulk_invite.html", context)
+
+    def has_invite_permission(self, request):
+        return permissions.has_role(request.user, Role.EDITOR)
+
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
         return format_html('<span class="status-badge status-{}">{}</span>', obj.status, obj.get_status_display())
@@ -231,6 +298,21 @@ class ArticleAdmin(SimpleHistoryAdmin):
         )
         formset.save_m2m()
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self.warn_about_citations(request, form.instance)
+
+    def warn_about_citations(self, request, article):
+        """Name every [n] that points at no reference and every reference nothing cites."""
+        count = article.references.count()
+        dangling, uncited = content.citation_problems([article.body, article.patient_body], count)
+        if dangling:
+            markers = ", ".join(f"[{n}]" for n in dangling)
+            messages.warning(request, f"The text cites {markers}, but there are only {count} references.")
+        if uncited:
+            numbers = ", ".join(f"[{n}]" for n in uncited)
+            messages.warning(request, f"Nothing in the text cites reference {numbers}.")
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
@@ -242,6 +324,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
             return HttpResponseRedirect(reverse("admin:articles_article_changelist"))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["preview_url"] = reverse("admin:articles_article_preview")
         if obj is not None:
             context.update(self.workflow_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -280,6 +363,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 for t in transitions
             ],
             "timeline": article.transitions.select_related("actor").order_by("created_at", "id"),
+            "diagram": diagram.svg(current=article.status),
             "body_html": render_markdown(article.body),
             "patient_html": render_markdown(article.patient_body),
             "editable": permissions.may_edit_content(request.user, article),
@@ -293,6 +377,12 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 "<path:object_id>/transition/<str:name>/",
                 self.admin_site.admin_view(self.transition_view),
                 name="articles_article_transition",
+            ),
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="articles_article_preview"),
+            path(
+                "<path:object_id>/history/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="articles_article_compare",
             ),
             path(
                 "<path:object_id>/invite/",
@@ -360,6 +450,14 @@ class ArticleAdmin(SimpleHistoryAdmin):
         context["can_confirm"] = context["error"] is None or fixable
         return TemplateResponse(request, "editorial/admin/transition_confirm.html", context, status=status)
 
+    def preview_view(self, request):
+        """The Markdown as readers will see it: the public page's renderer and sanitiser."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not permissions.may_create_article(request.user):
+            raise PermissionDenied
+        return JsonResponse({"html": str(render_markdown(request.POST.get("text", "")))})
+
     def invite_view(self, request, object_id):
         """The editor chooses board members for the current round, the best matches first."""
         article = self.get_object(request, object_id)
@@ -419,8 +517,46 @@ class ArticleAdmin(SimpleHistoryAdmin):
             .select_related("history_user")
             .order_by("-history_date", "-history_id")[:200],
             **selectors.board_history(request.user, article),
+            "versions": list(
+                article.history.select_related("history_user").order_by("-history_date", "-history_id")[:100]
+            ),
+            "compare_url": reverse("admin:articles_article_compare", args=[article.pk]),
+            "can_export": permissions.may_export_audit(request.user),
+            "notification_log": list(
+                Notification.objects.filter(event__article=article)
+                .select_related("event", "recipient")
+                .order_by("-created_at", "-id")[:200]
+            )
+            if permissions.sees_every_article(request.user)
+            else [],
         }
         return super().history_view(request, object_id, extra_context)
+
+    def compare_view(self, request, object_id):
+        """Field by field, what changed between two saved versions: by whom, when and why."""
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("No such article.")
+        rows = {
+            h.history_id: h
+            for h in article.history.filter(
+                history_id__in=[v for v in (request.GET.get("a"), request.GET.get("b")) if v and v.isdigit()]
+            ).select_related("history_user")
+        }
+        if len(rows) != 2:
+            raise Http404("Choose two versions of this article.")
+        older, newer = sorted(rows.values(), key=lambda h: (h.history_date, h.history_id))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Compare versions: {article.title}",
+            "opts": self.model._meta,
+            "article": article,
+            "older": older,
+            "newer": newer,
+            "changes": selectors.compare_history(article, older, newer),
+            "history_url": reverse("admin:articles_article_history", args=[article.pk]),
+        }
+        return TemplateResponse(request, "editorial/admin/compare.html", context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method not in ("GET", "HEAD"):

@@ -1,14 +1,13 @@
-"""The editorial board's workspace: its own admin site."""
+"""The editorial board's workspace: its own admin site, with a dashboard per role."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from articles.models import ArticleStatus
-from editorial import notifications, permissions
+from editorial import audit_export, dashboard, diagram, metrics, notifications, permissions
 from editorial.models import Delivery
 from editorial.permissions import Role
 
@@ -30,10 +29,17 @@ class WorkspaceSite(admin.AdminSite):
             context["inbox_unread"] = notifications.unread_count(request.user)
         return context
 
+    def index(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "sections": dashboard.panels(request.user)}
+        return super().index(request, extra_context)
+
     def get_urls(self):
         return [
             path("inbox/", self.admin_view(self.inbox_view), name="inbox"),
             path("inbox/preferences/", self.admin_view(self.preferences_view), name="notification_preferences"),
+            path("metrics/", self.admin_view(self.metrics_view), name="metrics"),
+            path("workflow/", self.admin_view(self.workflow_view), name="workflow_help"),
+            path("audit/export/", self.admin_view(self.export_view), name="audit_export"),
             *super().get_urls(),
         ]
 
@@ -80,48 +86,21 @@ class WorkspaceSite(admin.AdminSite):
         }
         return TemplateResponse(request, "editorial/admin/preferences.html", context)
 
-    def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "panels": dashboard_panels(request.user)}
-        return super().index(request, extra_context)
+    def metrics_view(self, request):
+        """Editorial metrics for editors (and auditors): how fast, how many, who is late."""
+        if not permissions.has_role(request.user, Role.EDITOR, Role.AUDITOR):
+            raise PermissionDenied
+        days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 180
+        context = {**self.each_context(request), "title": "Editorial metrics", **metrics.summary(days=days)}
+        return TemplateResponse(request, "editorial/admin/metrics.html", context)
 
+    def workflow_view(self, request):
+        """The review workflow as a diagram, drawn from the state machine itself."""
+        context = {**self.each_context(request), "title": "How review works", "diagram": diagram.svg()}
+        return TemplateResponse(request, "editorial/admin/workflow.html", context)
 
-#: For each role, the statuses whose articles wait for that role, with what to do about them.
-PANELS = {
-    Role.AUTHOR: [
-        (ArticleStatus.CHANGES_REQUESTED, "Returned to you for changes"),
-        (ArticleStatus.DRAFT, "Your drafts"),
-        (ArticleStatus.SUBMITTED, "Submitted, waiting for reviewers"),
-        (ArticleStatus.UNDER_REVIEW, "Under review"),
-    ],
-    Role.EDITOR: [
-        (ArticleStatus.SUBMITTED, "Submitted: waiting for review to start"),
-        (ArticleStatus.UNDER_REVIEW, "Under review: waiting for a decision"),
-        (ArticleStatus.CHANGES_REQUESTED, "Returned to authors"),
-        (ArticleStatus.APPROVED, "Approved"),
-    ],
-    Role.AUDITOR: [
-        (ArticleStatus.APPROVED, "Approved"),
-        (ArticleStatus.UNDER_REVIEW, "Under review"),
-        (ArticleStatus.RETRACTED, "Retracted"),
-    ],
-}
-
-
-def dashboard_panels(user) -> list[dict]:
-    """Per role, counts of the articles that wait for this user, each linking to the list."""
-    held = permissions.roles(user)
-    wanted = [(role, status, title) for role in PANELS if role in held for status, title in PANELS[role]]
-    if not wanted:
-        return []
-    visible = permissions.visible_articles(user)
-    statuses = {status for _, status, _ in wanted}
-    counts = visible.aggregate(
-        **{f"all_{s}": Count("pk", filter=Q(status=s)) for s in statuses},
-        **{f"mine_{s}": Count("pk", filter=Q(status=s, author=user)) for s in statuses},
-    )
-    panels = []
-    for role, status, title in wanted:
-        scope = "mine" if role == Role.AUTHOR else "all"
-        query = f"status__exact={status}" + (f"&author__id__exact={user.pk}" if scope == "mine" else "")
-        panels.append({"role": role, "title": title, "count": counts[f"{scope}_{status}"], "query": query})
-    return panels
+    def export_view(self, request):
+        """The audit trail of one article or of a date range, as CSV or JSON (editors, auditors)."""
+        if not permissions.may_export_audit(request.user):
+            raise PermissionDenied
+        return audit_export.response(request)

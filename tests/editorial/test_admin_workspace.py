@@ -321,14 +321,53 @@ def test_nobody_deletes_articles_or_users(client, superuser, editor, author):
 
 
 @pytest.mark.django_db
-def test_dashboard_counts_what_waits_for_the_user(client, in_state, editor, author):
+def test_editor_dashboard_counts_and_links_each_stage(client, in_state, editor, author):
     in_state("submitted")
     in_state("submitted")
     in_state("under_review")
+    ready = in_state("ready", make_article(author, title="Ready question?"))
     client.force_login(editor)
     html = client.get(reverse("admin:index")).content.decode()
-    assert "Submitted: waiting for review to start" in html
-    assert '<span class="panel-count">2</span>' in html
+    assert "Submitted: waiting for reviewers" in html
+    assert '<span class="panel-count">2</span> <span class="panel-title">Submitted: waiting for reviewers' in html
+    assert '<span class="panel-count">1</span> <span class="panel-title">Ready for your decision' in html
+    assert "Ready question?" in html and "2 signatures, round 1" in html
+    # Each panel's link lists exactly what the panel counts.
+    listing = client.get(reverse("admin:articles_article_changelist") + "?stage=ready").content.decode()
+    assert "Ready question?" in listing and listing.count('class="status-badge') == 1
+    assert ready
+
+
+@pytest.mark.django_db
+def test_author_dashboard_shows_returned_articles_with_their_letter(client, in_state, author, editor):
+    in_state("changes_requested", make_article(author, title="Returned question?"))
+    make_article(author, title="My draft?")
+    client.force_login(author)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Returned to you for changes" in html and "Returned question?" in html
+    assert "Add doses." in html  # the decision letter, right there
+    assert "Your drafts" in html and "My draft?" in html
+    assert "Ready for your decision" not in html  # no editor panels for an author
+
+
+@pytest.mark.django_db
+def test_board_dashboard_lists_invitations_and_due_reviews(client, in_state, reviewers):
+    article = in_state("under_review")
+    client.force_login(reviewers[1])  # still invited
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Invitations waiting for your answer" in html and article.title in html
+    client.force_login(reviewers[0])  # accepted
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Reviews due (soonest first)" in html and "due " in html
+
+
+@pytest.mark.django_db
+def test_auditor_dashboard_shows_recent_transitions_and_export(client, in_state, auditor):
+    in_state("approved")
+    client.force_login(auditor)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Transitions in the last 7 days" in html and "Approve by" in html
+    assert reverse("admin:audit_export") in html
 
 
 def _count_queries(client, url):

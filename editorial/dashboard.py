@@ -1,0 +1,267 @@
+"""The dashboard: for each role a person holds, what waits for them, with counts and links."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article, ArticleStatus
+from editorial import permissions, worklists
+from editorial.models import Event, EventKind, TransitionRecord
+from editorial.permissions import Role
+from reviewers.models import Invitation, InvitationStatus
+
+S = ArticleStatus
+ITEMS = 5
+
+
+@dataclass
+class Item:
+    label: str
+    url: str
+    note: str = ""
+    alert: bool = False
+    pk: int | None = None
+
+
+@dataclass
+class Panel:
+    key: str
+    title: str
+    count: int
+    url: str
+    items: list[Item] = field(default_factory=list)
+    empty: str = "Nothing here."
+
+
+def _articles_url(**params) -> str:
+    return reverse("admin:articles_article_changelist") + ("?" + urlencode(params) if params else "")
+
+
+def _invitations_url(**params) -> str:
+    return reverse("admin:reviewers_invitation_changelist") + ("?" + urlencode(params) if params else "")
+
+
+def _article_url(pk) -> str:
+    return reverse("admin:articles_article_change", args=[pk])
+
+
+def _invitation_url(pk) -> str:
+    return reverse("admin:reviewers_invitation_change", args=[pk])
+
+
+def _article_panel(key, title, queryset, url, note=None, empty="Nothing here.") -> Panel:
+    rows = list(queryset.order_by("-updated_at", "-id")[:ITEMS])
+    return Panel(
+        key=key,
+        title=title,
+        count=queryset.count(),
+        url=url,
+        items=[Item(a.title, _article_url(a.pk), note(a) if note else a.get_status_display(), pk=a.pk) for a in rows],
+        empty=empty,
+    )
+
+
+def author_panels(user) -> list[Panel]:
+    mine = Article.objects.filter(author=user)
+    returned = _article_panel(
+        "returned",
+        "Returned to you for changes",
+        mine.filter(status=S.CHANGES_REQUESTED),
+        _articles_url(status__exact=S.CHANGES_REQUESTED, mine="1"),
+        empty="No article waits for your changes.",
+    )
+    letters = {}
+    for event in Event.objects.filter(article_id__in=[i.pk for i in returned.items], kind=EventKind.DECISION).order_by(
+        "created_at"
+    ):
+        letters[event.article_id] = event.payload.get("letter") or event.payload.get("reason", "")
+    for item in returned.items:
+        letter = letters.get(item.pk, "")
+        item.note = (letter[:220] + "…") if len(letter) > 220 else letter
+    return [
+        returned,
+        _article_panel(
+            "drafts",
+            "Your drafts",
+            mine.filter(status=S.DRAFT),
+            _articles_url(status__exact=S.DRAFT, mine="1"),
+            note=lambda a: f"last edited {timezone.localtime(a.content_updated_at):%d %b %Y}",
+            empty="No drafts. Start one with “Add article”.",
+        ),
+        _article_panel(
+            "in_review",
+            "Submitted: where each stands",
+            mine.filter(status__in=[S.SUBMITTED, S.UNDER_REVIEW]),
+            _articles_url(stage="in_progress", mine="1"),
+            note=lambda a: f"{a.get_status_display()}, round {a.review_round}",
+            empty="Nothing submitted at the moment.",
+        ),
+    ]
+
+
+def board_panels(user) -> list[Panel]:
+    mine = Invitation.objects.filter(reviewer=user).select_related("article")
+    now = timezone.now()
+    waiting = mine.filter(status=InvitationStatus.INVITED)
+    due = mine.filter(status=InvitationStatus.ACCEPTED)
+    done = mine.filter(status=InvitationStatus.COMPLETED)
+    return [
+        Panel(
+            "invited",
+            "Invitations waiting for your answer",
+            waiting.count(),
+            _invitations_url(status__exact=InvitationStatus.INVITED),
+            [
+                Item(
+                    i.article.title,
+                    _invitation_url(i.pk),
+                    f"answer by {timezone.localtime(i.respond_by):%d %b}",
+                    alert=i.respond_by < now,
+                )
+                for i in waiting.order_by("respond_by", "id")[:ITEMS]
+            ],
+            "No invitation waits for you.",
+        ),
+        Panel(
+            "due",
+            "Reviews due (soonest first)",
+            due.count(),
+            _invitations_url(status__exact=InvitationStatus.ACCEPTED),
+            [
+                Item(
+                    i.article.title,
+                    _invitation_url(i.pk),
+                    ("overdue since " if i.due_at < now else "due ") + f"{timezone.localtime(i.due_at):%d %b}",
+                    alert=i.due_at < now,
+                )
+                for i in due.order_by("due_at", "id")[:ITEMS]
+            ],
+            "No review in hand.",
+        ),
+        Panel(
+            "completed",
+            "Recently completed",
+            done.count(),
+            _invitations_url(status__exact=InvitationStatus.COMPLETED),
+            [
+                Item(i.article.title, _invitation_url(i.pk), f"reviewed {timezone.localtime(i.completed_at):%d %b %Y}")
+                for i in done.order_by("-completed_at", "-id")[:ITEMS]
+            ],
+            "No completed review yet.",
+        ),
+    ]
+
+
+def editor_panels(user) -> list[Panel]:
+    articles = Article.objects.exclude(author=user)  # nobody decides on their own article
+
+    def progress(a) -> str:
+        return f"{a.n_invited} invited · {a.n_accepted} accepted · {a.n_completed} reviewed · {a.n_signed} signed"
+
+    overdue = worklists.overdue_reviews().select_related("article", "reviewer")
+    return [
+        _article_panel(
+            "waiting",
+            "Submitted: waiting for reviewers",
+            worklists.with_round_progress(worklists.waiting_for_reviewers(articles)),
+            _articles_url(stage="waiting"),
+            note=progress,
+            empty="No submission waits for reviewers.",
+        ),
+        _article_panel(
+            "in_review",
+            "Under review",
+            worklists.with_round_progress(worklists.in_review(articles)),
+            _articles_url(stage="in_review"),
+            note=progress,
+            empty="Nothing under review.",
+        ),
+        _article_panel(
+            "ready",
+            "Ready for your decision (quorum reached)",
+            worklists.ready_for_decision(articles),
+            _articles_url(stage="ready"),
+            note=lambda a: f"{a.valid_signatures} signatures, round {a.review_round}",
+            empty="No article has its quorum yet.",
+        ),
+        Panel(
+            "overdue",
+            "Overdue reviews",
+            overdue.count(),
+            _articles_url(stage="overdue"),
+            [
+                Item(
+                    i.article.title,
+                    _article_url(i.article_id),
+                    f"{i.reviewer.get_full_name() or i.reviewer.username}, due {timezone.localtime(i.due_at):%d %b}",
+                    alert=True,
+                )
+                for i in overdue.order_by("due_at", "id")[:ITEMS]
+            ],
+            "No review is late.",
+        ),
+        _article_panel(
+            "rereview",
+            "Re-reviews due",
+            worklists.rereview_due(articles),
+            _articles_url(stage="rereview"),
+            note=lambda a: f"due since {timezone.localtime(a.review_due_at):%d %b %Y}",
+            empty="No approved article is due for re-review.",
+        ),
+    ]
+
+
+def auditor_panels(user) -> list[Panel]:
+    week = timezone.now() - timedelta(days=7)
+    transitions = TransitionRecord.objects.select_related("article", "actor").order_by("-created_at", "-id")
+    edits = Article.history.select_related("history_user").order_by("-history_date", "-history_id")
+    return [
+        Panel(
+            "transitions",
+            "Transitions in the last 7 days",
+            TransitionRecord.objects.filter(created_at__gte=week).count(),
+            reverse("admin:editorial_transitionrecord_changelist"),
+            [
+                Item(
+                    t.article.title,
+                    _article_url(t.article_id),
+                    f"{t.get_transition_display()} by {t.actor.get_full_name() or t.actor.username}, "
+                    f"{timezone.localtime(t.created_at):%d %b %H:%M}: {t.reason}",
+                )
+                for t in transitions[:ITEMS]
+            ],
+        ),
+        Panel(
+            "edits",
+            "Article edits in the last 7 days (export the trail)",
+            Article.history.filter(history_date__gte=week).count(),
+            reverse("admin:audit_export") + "?format=csv",
+            [
+                Item(
+                    h.title,
+                    reverse("admin:articles_article_history", args=[h.id]),
+                    f"{h.history_user.get_full_name() if h.history_user else '—'}, "
+                    f"{timezone.localtime(h.history_date):%d %b %H:%M}: {h.history_change_reason}",
+                )
+                for h in edits[:ITEMS]
+            ],
+        ),
+    ]
+
+
+def panels(user) -> list[tuple[str, list[Panel]]]:
+    """The dashboard's sections, one per role held, in the order a working day asks."""
+    held = permissions.roles(user)
+    sections = []
+    if Role.EDITOR in held:
+        sections.append(("Editor", editor_panels(user)))
+    if Role.BOARD in held:
+        sections.append(("Medical Advisory Board", board_panels(user)))
+    if Role.AUTHOR in held:
+        sections.append(("Author", author_panels(user)))
+    if Role.AUDITOR in held:
+        sections.append(("Auditor", auditor_panels(user)))
+    return sections
