@@ -97,7 +97,12 @@ class ReferenceInline(admin.TabularInline):
     fields = ("position", "authors", "title", "source", "year", "doi", "pmid", "url")
     ordering = ("position", "id")
     extra = 0
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https", "widget": forms.URLInput(attrs={"size": 18})},
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 18})},
+        models.PositiveIntegerField: {"widget": forms.NumberInput(attrs={"style": "width: 4em"})},
+        models.PositiveSmallIntegerField: {"widget": forms.NumberInput(attrs={"style": "width: 5em"})},
+    }
     verbose_name = "reference"
     verbose_name_plural = "References (numbered in this order: cite them as [1], [2] ...)"
 

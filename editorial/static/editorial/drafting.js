@@ -1,6 +1,6 @@
 /* Drafting an article in the workspace: live preview, reference order, unsaved-changes guard.
    Everything here is a convenience: without JavaScript the form still saves and validates. */
-(function () {
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   const form = document.getElementById("article_form");
   if (!form) return;
@@ -53,10 +53,9 @@
       if (badge) badge.textContent = "[" + (index + 1) + "]";
     });
   }
-  if (group) {
-    rows().forEach(function (row) {
-      const cell = row.querySelector("td.field-position");
-      if (!cell || cell.querySelector(".ref-move")) return;
+  function decorate(row) {
+    const cell = row.querySelector("td.field-position");
+    if (!cell || cell.querySelector(".ref-move")) return;
       const badge = document.createElement("span");
       badge.className = "ref-number";
       cell.prepend(badge);
@@ -75,8 +74,16 @@
         });
         cell.appendChild(button);
       });
-    });
+  }
+  if (group) {
+    rows().forEach(decorate);
     renumber();
+    document.addEventListener("formset:added", function (event) {
+      if (event.detail && event.detail.formsetName === "references") {
+        decorate(event.target);
+        renumber();
+      }
+    });
   }
 
   /* Leaving with unsaved changes asks first. */
@@ -86,4 +93,4 @@
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { event.preventDefault(); event.returnValue = ""; }
   });
-})();
+});
