@@ -66,6 +66,7 @@ def invitation_create(
             respond_by=respond_by,
             due_at=due_at,
             reason=reason.strip() or f"Invited to review round {current.review_round}",
+            note=reason.strip(),
         )
 
 

@@ -19,7 +19,9 @@ def default_dates(now=None):
     return respond_by, respond_by + timedelta(days=settings.EDITORIAL_REVIEW_DAYS)
 
 
-def create_invitations(*, article: Article, reviewers, invited_by, actor, respond_by, due_at, reason: str) -> list:
+def create_invitations(
+    *, article: Article, reviewers, invited_by, actor, respond_by, due_at, reason: str, note: str = ""
+) -> list:
     """Invite ``reviewers`` to the article's current round: rows, history and one event."""
     now = timezone.now()
     invitations = [
@@ -46,7 +48,7 @@ def create_invitations(*, article: Article, reviewers, invited_by, actor, respon
             "round": article.review_round,
             "respond_by": respond_by.isoformat(),
             "due_at": due_at.isoformat(),
-            "reason": reason,
+            "reason": note,  # the editor's own words, if any, for the e-mail
         },
     )
     return invitations
@@ -69,7 +71,8 @@ def reinvite_previous_round(article: Article) -> dict:
         actor=system_user(),
         respond_by=respond_by,
         due_at=due_at,
-        reason=(
+        reason=f"Invited again for round {article.review_round}: reviewed round {article.review_round - 1}",
+        note=(
             f"You reviewed round {article.review_round - 1}; the author has revised the article. "
             "The invitation page shows what changed since the version you reviewed."
         ),
