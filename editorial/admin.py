@@ -16,12 +16,12 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, J
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from articles import content
 from articles.models import Article, Reference, Specialty
 from articles.rendering import render_markdown
 from editorial import board, diagram, notifications, permissions, selectors, services
+from editorial.admin_base import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 from editorial.admin_board import parse_moment
 from editorial.admin_filters import AuthorFilter, MineFilter, ReviewerFilter, StageFilter
 from editorial.approval import approval_status
@@ -63,19 +63,6 @@ CONSEQUENCES = {
         "Readers keep seeing the approved version until the revision is approved.",
     ],
 }
-
-
-class EditorialModelAdmin(admin.ModelAdmin):
-    """Read-only unless a subclass says otherwise; never deletes."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Articles --------------------------------------------------------------------------------
@@ -165,7 +152,7 @@ class ArticleForm(forms.ModelForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(SimpleHistoryAdmin):
+class ArticleAdmin(ReadOnlyHistoryAdmin):
     form = ArticleForm
     inlines = [ReferenceInline]
     change_form_template = "editorial/admin/article_change_form.html"
@@ -212,9 +199,6 @@ class ArticleAdmin(SimpleHistoryAdmin):
         if obj is None:
             return permissions.may_create_article(request.user)
         return permissions.may_edit_content(request.user, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and not permissions.may_edit_content(request.user, obj):
@@ -563,19 +547,6 @@ class ArticleAdmin(SimpleHistoryAdmin):
         }
         return TemplateResponse(request, "editorial/admin/compare.html", context)
 
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponseNotAllowed(["GET"], "History is read-only: nothing can be reverted.")
-        if self.get_object(request, object_id) is None:
-            raise Http404("No such article.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def has_change_history_permission(self, request, obj=None):
-        return False
-
 
 def _label(name: str) -> str:
     for transition in getattr(Article, name)._django_fsm.transitions.values():
@@ -584,7 +555,7 @@ def _label(name: str) -> str:
 
 
 @admin.register(Specialty)
-class SpecialtyAdmin(SimpleHistoryAdmin):
+class SpecialtyAdmin(ReadOnlyHistoryAdmin):
     list_display = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ("name",)
@@ -602,30 +573,16 @@ class SpecialtyAdmin(SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None):
         return permissions.has_role(request.user, Role.EDITOR)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def save_model(self, request, obj, form, change):
         set_audit_context(obj, actor=request.user, reason="Specialty edited" if change else "Specialty added")
         super().save_model(request, obj, form, change)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponseNotAllowed(["GET"], "History is read-only: nothing can be reverted.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def has_change_history_permission(self, request, obj=None):
-        return False
 
 
 # --- Records ---------------------------------------------------------------------------------
 
 
 @admin.register(TransitionRecord)
-class TransitionRecordAdmin(EditorialModelAdmin):
+class TransitionRecordAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "article",
@@ -670,7 +627,7 @@ class NotificationInline(admin.TabularInline):
 
 
 @admin.register(Event)
-class EventAdmin(EditorialModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "article", "actor", "status")
     list_filter = ("kind", "status")
     list_select_related = ("article", "actor")
@@ -685,7 +642,7 @@ class EventAdmin(EditorialModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(EditorialModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     """The notification log: every delivery, its attempts and errors; dead letters can be retried."""
 
     list_display = (

@@ -10,11 +10,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from simple_history.admin import SimpleHistoryAdmin
 
 from articles.diff import diff_versions
 from articles.rendering import render_markdown
 from editorial import board, permissions
+from editorial.admin_base import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 from editorial.audit import set_audit_context
 from editorial.exceptions import EditorialError
 from editorial.permissions import Role
@@ -28,19 +28,6 @@ from reviewers.models import (
     ReviewerProfile,
     Signature,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    actions = []
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invitation)
@@ -194,7 +181,7 @@ def _when(moment) -> str:
 
 
 @admin.register(ReviewerProfile)
-class ReviewerProfileAdmin(SimpleHistoryAdmin):
+class ReviewerProfileAdmin(ReadOnlyHistoryAdmin):
     list_display = ("printed_name", "credentials", "user", "is_active", "max_active_reviews")
     list_filter = ("is_active", "specialties")
     search_fields = ("printed_name", "user__username")
@@ -214,9 +201,6 @@ class ReviewerProfileAdmin(SimpleHistoryAdmin):
     def has_change_permission(self, request, obj=None):
         return permissions.has_role(request.user, Role.EDITOR)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
             from django.contrib.auth import get_user_model
@@ -231,17 +215,6 @@ class ReviewerProfileAdmin(SimpleHistoryAdmin):
     def save_related(self, request, form, formsets, change):
         set_audit_context(form.instance, actor=request.user, reason="Specialties edited")
         super().save_related(request, form, formsets, change)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponseNotAllowed(["GET"], "History is read-only: nothing can be reverted.")
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def has_change_history_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Signature)

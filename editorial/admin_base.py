@@ -1,0 +1,49 @@
+"""Base classes of the workspace's pages: records that are only read, history never written."""
+
+from django.contrib import admin
+from django.http import Http404, HttpResponseNotAllowed
+from simple_history.admin import SimpleHistoryAdmin
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened: listed and opened, never added, changed or deleted here."""
+
+    actions = []
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """django-simple-history's pages, read-only for everyone, superusers included.
+
+    Its "revert" form is a write path past every service (ENGINEERING.md): only GET is
+    served, and only for objects this person may see at all.
+    """
+
+    def history_view(self, request, object_id, extra_context=None):
+        if self.get_object(request, object_id) is None:
+            raise Http404("Nothing to show here.")
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"], "History is read-only: nothing can be reverted.")
+        if self.get_object(request, object_id) is None:
+            raise Http404("Nothing to show here.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
