@@ -53,6 +53,7 @@ def machine() -> dict:
             cursor.execute("SHOW server_version")
             info["postgresql"] = cursor.fetchone()[0].split()[0]
             info["database"] = connection.settings_dict["NAME"]
+    info["load average (1, 5 min)"] = "{:.2f}, {:.2f}".format(*os.getloadavg()[:2])
     hasher = settings.PASSWORD_HASHERS[0].rsplit(".", 1)[-1]
     info["password_hasher"] = hasher + (" (bench only; production uses PBKDF2)" if "MD5" in hasher else "")
     return info

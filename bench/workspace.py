@@ -67,7 +67,7 @@ def pages_for(role: str, user) -> list[tuple[str, str]]:
         ("article list", base),
         ("filtered by status", f"{base}?{FILTER}"),
         (f"searched '{SEARCH}'", f"{base}?q={SEARCH}"),
-        (f"page {deep} of {last}", f"{base}?p={deep}"),
+        (f"deep page (p={deep} of {last})", f"{base}?p={deep}"),
         ("history of one article", f"{base}{article}/history/"),
     ]
 
@@ -80,7 +80,7 @@ def stock_pages(articles: int) -> list[tuple[str, str]]:
         ("article list", base),
         ("filtered by status", f"{base}?{FILTER}"),
         (f"searched '{SEARCH}'", f"{base}?q={SEARCH}"),
-        (f"page {deep} of {last}", f"{base}?p={deep}"),
+        (f"deep page (p={deep} of {last})", f"{base}?p={deep}"),
     ]
 
 
@@ -132,7 +132,9 @@ def main() -> None:
         for name, url in pages_for(role, user):
             result = measure(client, url, args.runs, args.warmup)
             results[f"{role}: {name}"] = {k: v for k, v in result.items() if k != "sql"}
-            baseline = stock_by_kind.get(name.split(" ")[0]) if "list" in name or "?" in url else None
+            # Editors and auditors see every article, as the stock changelist's superuser does.
+            same_rows = role in ("editor", "auditor") and ("list" in name or "?" in url)
+            baseline = stock_by_kind.get(name.split(" ")[0]) if same_rows else None
             ratio = result["p50"] / baseline["p50"] if baseline else None
             ok = result["p50"] < 150 and result["queries"] <= 20 and (ratio is None or ratio <= 1.5)
             if not ok:
