@@ -115,9 +115,11 @@ def dashboard_panels(user) -> list[dict]:
         return []
     visible = permissions.visible_articles(user)
     statuses = {status for _, status, _ in wanted}
+    # Counting the (never null) status, not the id: the counts then need only (author, status),
+    # which an index holds, so PostgreSQL answers from the index instead of every article's row.
     counts = visible.aggregate(
-        **{f"all_{s}": Count("pk", filter=Q(status=s)) for s in statuses},
-        **{f"mine_{s}": Count("pk", filter=Q(status=s, author=user)) for s in statuses},
+        **{f"all_{s}": Count("status", filter=Q(status=s)) for s in statuses},
+        **{f"mine_{s}": Count("status", filter=Q(status=s, author=user)) for s in statuses},
     )
     panels = []
     for role, status, title in wanted:
