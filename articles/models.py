@@ -108,7 +108,10 @@ class Article(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
+        # On PostgreSQL a trigram index on UPPER(title) serves the workspace's title search
+        # (migration 0003: it needs the pg_trgm extension, so it is not declared here).
         indexes = [
+            models.Index(fields=["-updated_at", "-id"], name="article_updated"),
             models.Index(fields=["status", "-updated_at"], name="article_status_updated"),
             models.Index(fields=["author", "status"], name="article_author_status"),
             models.Index(fields=["review_due_at"], name="article_review_due"),

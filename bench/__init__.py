@@ -1,0 +1,1 @@
+"""Benchmarks: one command per figure (docs/benchmarks.md). Not tests: CI never runs them."""

@@ -1,0 +1,318 @@
+"""Notifications: commit-to-delivered latency beside a bare Celery round trip, then 5,000 events.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_1k python -m bench.notifications
+
+Everything runs here: a redis-server of the benchmark's own on a spare loopback port (the
+broker, and a result backend for the bare task only), and one real Celery worker process
+(``celery -A config worker``, pool solo unless --pool says otherwise) with bench/settings.py.
+
+Events are written as the services write them: ``editorial.outbox.record_event`` inside a
+transaction, handed to Celery after commit; each is a decision for one generated author, so
+one inbox entry and one e-mail. The worker delivers them with the app's own task.
+
+1. Latency, one event at a time (the worker idle each time), alternating with the bare task
+   (``bench.tasks.noop``). E-mail goes to Django's dummy backend (EMAIL_URL=dummymail://).
+2. Throughput: 5,000 events written as fast as one process can, delivered by the worker to a
+   small SMTP sink on loopback (tests/processes.py), which records every Message-ID. No loss,
+   no duplicate: every event has exactly one sent e-mail row with one attempt, and the sink
+   received each message exactly once.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import print_machine, require_postgresql, setup, summary_ms, table, write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+PAYLOAD = {
+    "transition": "request_changes",
+    "from": "under_review",
+    "to": "changes_requested",
+    "reason": "Add doses for older adults.",
+    "round": 1,
+    "letter": "Decision on round 1: Changes requested.\n\nFrom the editor:\nAdd doses for older adults.\n",
+}
+
+
+class CeleryWorker:
+    """One real worker process with the bench settings; stopped by its process group."""
+
+    def __init__(self, *, broker: str, backend: str, email_url: str, pool: str, concurrency: int, log: Path):
+        self.command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+        ]
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "CELERY_BROKER_URL": broker,
+            "BENCH_RESULT_BACKEND": backend,
+            "EMAIL_URL": email_url,
+        }
+        self.log = log
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=open(self.log, "ab"),  # noqa: SIM115 - lives as long as the process
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def emit(article, actor, commits: list) -> int:
+    """One decision event, written and handed over exactly as the services do it."""
+    from django.db import transaction
+
+    from editorial.models import EventKind
+    from editorial.outbox import record_event
+
+    with transaction.atomic():
+        # Registered first, so it runs first after COMMIT, before the outbox's hand-over.
+        transaction.on_commit(lambda: commits.append(time.time()))
+        event = record_event(kind=EventKind.DECISION, actor=actor, article=article, payload=dict(PAYLOAD))
+    return event.pk
+
+
+def wait_for(predicate, timeout: float, every: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("Timed out waiting for the worker: see the worker log.")
+        time.sleep(every)
+
+
+def sent(event_id: int) -> bool:
+    from editorial.models import Notification
+
+    return Notification.objects.filter(event_id=event_id, channel="email", status="sent").exists()
+
+
+def cast(article_count_: int):
+    from django.contrib.auth import get_user_model
+
+    from articles.models import Article
+
+    User = get_user_model()
+    editor = User.objects.filter(username__startswith="bench-editor-").order_by("username").first()
+    article = Article.objects.filter(author__username__startswith="bench-author-").order_by("pk").first()
+    if editor is None or article is None:
+        raise SystemExit("No generated data here: run python -m bench.prepare first (docs/benchmarks.md).")
+    return article, editor
+
+
+def measure_latency(count: int, article, editor) -> dict:
+    from bench.tasks import noop
+    from editorial.models import Event, Notification
+
+    bare_one_way, bare_round_trip, commits, ids = [], [], [], []
+    for _ in range(count):
+        started = time.time()
+        ran_at = noop.apply_async().get(timeout=30)
+        bare_round_trip.append(time.time() - started)
+        bare_one_way.append(ran_at - started)
+        ids.append(emit(article, editor, commits))
+        wait_for(lambda event_id=ids[-1]: sent(event_id), timeout=30, every=0.001)
+    created = dict(Event.objects.filter(pk__in=ids).values_list("pk", "created_at"))
+    delivered = dict(
+        Notification.objects.filter(event_id__in=ids, channel="email", status="sent").values_list("event_id", "sent_at")
+    )
+    from_row = [(delivered[i] - created[i]).total_seconds() for i in ids]
+    from_commit = [delivered[i].timestamp() - commit for i, commit in zip(ids, commits, strict=True)]
+    return {
+        "from_row": summary_ms(from_row),
+        "from_commit": summary_ms(from_commit),
+        "bare_round_trip": summary_ms(bare_round_trip),
+        "bare_one_way": summary_ms(bare_one_way),
+    }
+
+
+def measure_throughput(count: int, article, editor, smtp) -> dict:
+    from django.db.models import Count, Max, Min
+
+    from editorial.models import Event, Notification
+
+    commits: list = []
+    started = time.monotonic()
+    ids = [emit(article, editor, commits) for _ in range(count)]
+    produced = time.monotonic() - started
+    ours = Event.objects.filter(pk__in=ids)
+    wait_for(lambda: ours.filter(status="done").count() == count, timeout=1800, every=0.5)
+    emails = Notification.objects.filter(event_id__in=ids, channel="email")
+    span = ours.aggregate(first=Min("created_at"))["first"], emails.aggregate(last=Max("sent_at"))["last"]
+    seconds = (span[1] - span[0]).total_seconds()
+    pairs = emails.values("event_id", "recipient_id").annotate(n=Count("id"))
+    keys = {f"<event-{e}-user-{r}-email@editorial.invalid>" for e, r in emails.values_list("event_id", "recipient_id")}
+    received = [m["message_id"] for m in smtp.messages]
+    checks = {
+        "events written": count,
+        "events done": ours.filter(status="done").count(),
+        "e-mail rows sent": emails.filter(status="sent").count(),
+        "distinct (event, recipient) e-mail rows": pairs.count(),
+        "e-mail rows with attempts != 1": emails.exclude(attempts=1).count(),
+        "e-mail rows not sent": emails.exclude(status="sent").count(),
+        "inbox rows": Notification.objects.filter(event_id__in=ids, channel="inbox").count(),
+        "messages the SMTP sink received": len(received),
+        "distinct Message-IDs received": len(set(received)),
+        "received Message-IDs matching the rows": len(keys & set(received)),
+    }
+    ok = (
+        checks["events done"] == count
+        and checks["e-mail rows sent"] == count
+        and checks["distinct (event, recipient) e-mail rows"] == count
+        and checks["e-mail rows with attempts != 1"] == 0
+        and checks["messages the SMTP sink received"] == count
+        and checks["distinct Message-IDs received"] == count
+        and checks["received Message-IDs matching the rows"] == count
+    )
+    return {
+        "events": count,
+        "seconds": seconds,
+        "rate": count / seconds,
+        "produce_rate": count / produced,
+        "checks": checks,
+        "ok": ok,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency-events", type=int, default=500)
+    parser.add_argument("--events", type=int, default=5000, help="events for the throughput run")
+    parser.add_argument("--pool", default="solo", choices=["solo", "prefork", "threads"])
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from tests.processes import FakeSMTP, RedisServer
+
+    redis_server = RedisServer()
+    redis_server.start()
+    broker = f"redis://127.0.0.1:{redis_server.port}/0"
+    backend = f"redis://127.0.0.1:{redis_server.port}/1"
+    os.environ["CELERY_BROKER_URL"] = broker
+    os.environ["BENCH_RESULT_BACKEND"] = backend
+    setup()
+    require_postgresql()
+    import celery
+    import redis
+
+    from bench.tasks import noop
+
+    logs = ROOT / "var" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    article, editor = cast(0)
+    version = redis.Redis(port=redis_server.port).info()["redis_version"]
+    worker_text = f"1 process, pool {args.pool}" + (f", concurrency {args.concurrency}" if args.pool != "solo" else "")
+    print_machine(
+        {
+            "redis": f"{version} (own redis-server on 127.0.0.1:{redis_server.port})",
+            "celery": celery.__version__,
+            "worker": worker_text,
+        }
+    )
+    worker = smtp = None
+    try:
+        worker = CeleryWorker(
+            broker=broker,
+            backend=backend,
+            email_url="dummymail://",
+            pool=args.pool,
+            concurrency=args.concurrency,
+            log=logs / "worker-latency.log",
+        )
+        worker.start()
+        noop.apply_async().get(timeout=120)  # the worker is up
+        for _ in range(20):  # warm up both paths
+            noop.apply_async().get(timeout=30)
+        measure_latency(20, article, editor)
+        latency = measure_latency(args.latency_events, article, editor)
+        worker.stop()
+
+        smtp = FakeSMTP()
+        smtp.start()
+        worker = CeleryWorker(
+            broker=broker,
+            backend=backend,
+            email_url=f"smtp://127.0.0.1:{smtp.port}",
+            pool=args.pool,
+            concurrency=args.concurrency,
+            log=logs / "worker-throughput.log",
+        )
+        worker.start()
+        noop.apply_async().get(timeout=120)
+        throughput = measure_throughput(args.events, article, editor, smtp)
+    finally:
+        if worker:
+            worker.stop()
+        if smtp:
+            smtp.stop()
+        redis_server.stop()
+
+    rows = [
+        ["notification: event row created → e-mail sent", *_cells(latency["from_row"])],
+        ["notification: commit → e-mail sent", *_cells(latency["from_commit"])],
+        ["bare task: publish → result back (round trip)", *_cells(latency["bare_round_trip"])],
+        ["bare task: publish → task runs (one way)", *_cells(latency["bare_one_way"])],
+    ]
+    print(
+        table(
+            ["latency (e-mail to the dummy backend)", "n", "p50 ms", "p95 ms", "max ms"],
+            rows,
+            "Latency, one event at a time",
+        )
+    )
+    ratio = latency["from_row"]["p95"] / latency["bare_round_trip"]["p95"]
+    verdict = "met" if ratio <= 2 else "MISSED"
+    print(f"\nTarget: p95 within 2× of the bare round trip: {ratio:.1f}× ({verdict})\n")
+    print(
+        table(
+            ["throughput (e-mail over SMTP to a loopback sink)", "value"],
+            [
+                ["events", throughput["events"]],
+                ["first event written → last e-mail sent, s", throughput["seconds"]],
+                ["events delivered per second", throughput["rate"]],
+                ["events written per second (one producer)", throughput["produce_rate"]],
+                *[[name, value] for name, value in throughput["checks"].items()],
+            ],
+            "Throughput",
+        )
+    )
+    print("\nNo loss, no duplicate: " + ("yes" if throughput["ok"] else "NO: see the counts above"))
+    write_json(args.json, {"latency": latency, "throughput": throughput})
+
+
+def _cells(stats: dict) -> list:
+    return [stats["n"], stats["p50"], stats["p95"], stats["max"]]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""Workflow throughput: full review cycles through the real services, against a bare transition.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_100k python -m bench.workflow
+
+One cycle is seven service calls, each one state change in one transaction, as the workspace
+makes them: submit, invite two board members, each accepts (the first acceptance also starts
+the review, as the system), each reviews and signs "approve", the editor approves (signed).
+Each call writes what the services write: history rows, transition records, signatures and
+outbox events, handed to Celery after commit (a throwaway Redis database, purged afterwards).
+Objects are loaded before each call as a request would load them (not timed); the acting
+user is loaded fresh for each call, so the role lookup is counted as a request would pay it.
+
+The floor: a bare django-fsm-2 model (bench/models.py): SELECT ... FOR UPDATE, the UPDATE
+and one log INSERT per transition, in one transaction.
+"""
+
+import argparse
+import os
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+from bench.common import print_machine, require_postgresql, setup, summary_ms, table, write_json
+
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/12")
+
+STEPS = ["submit", "invite", "accept", "accept + start review", "review + sign", "review + sign (2nd)", "approve"]
+PASSWORD = "bench"  # noqa: S105 - bench users only
+
+
+class Meter:
+    """Times calls and counts the SQL statements they send (BEGIN and COMMIT are not statements)."""
+
+    def __init__(self) -> None:
+        self.seconds = defaultdict(list)
+        self.queries = defaultdict(list)
+        self._count = 0
+
+    def _wrapper(self, execute, sql, params, many, context):
+        self._count += 1
+        return execute(sql, params, many, context)
+
+    @contextmanager
+    def measure(self, step: str):
+        from django.db import connection
+
+        self._count = 0
+        with connection.execute_wrapper(self._wrapper):
+            started = time.perf_counter()
+            yield
+            elapsed = time.perf_counter() - started
+        self.seconds[step].append(elapsed)
+        self.queries[step].append(self._count)
+
+    def total_seconds(self) -> float:
+        return sum(sum(values) for values in self.seconds.values())
+
+    def calls(self) -> int:
+        return sum(len(values) for values in self.seconds.values())
+
+
+def actors():
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    author = User.objects.filter(username__startswith="bench-author-").order_by("username").first()
+    editor = User.objects.filter(username__startswith="bench-editor-").order_by("username").first()
+    reviewers = list(User.objects.filter(username__startswith="bench-reviewer-").order_by("username")[:20])
+    if not (author and editor and len(reviewers) >= 2):
+        raise SystemExit("No generated users here: run python -m bench.prepare first (docs/benchmarks.md).")
+    return author, editor, reviewers
+
+
+def set_passwords(users) -> None:
+    for user in users:
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+
+
+def make_drafts(author, count: int) -> list:
+    from editorial import services
+
+    fields = {
+        "title": "How is benchmark-induced fatigue treated in adults?",
+        "summary": "Rest, then measure again.",
+        "body": "## From the Guidelines\n\nRest [1].\n\n## From the Research\n\nTrials agree [2].",
+        "patient_body": "Most people get better.",
+    }
+    references = [{"title": "Source one", "year": 2024}, {"title": "Source two", "year": 2025}]
+    return [services.article_create(actor=author, fields=fields, references=references) for _ in range(count)]
+
+
+def fresh(user):
+    """The acting user as a request would have it: loaded again, roles not yet looked up."""
+    return type(user).objects.get(pk=user.pk)
+
+
+def run_cycle(meter: Meter, draft, author, editor, reviewers) -> None:
+    from articles.models import Article
+    from editorial import board, services
+
+    with meter.measure("submit"):
+        article = services.article_submit(article=draft, actor=fresh(author))
+    actor = fresh(editor)
+    with meter.measure("invite"):
+        invitations = board.invitation_create(article=article, actor=actor, reviewers=reviewers)
+    accepted = []
+    for step, invitation in zip(("accept + start review", "accept"), invitations, strict=True):
+        actor = fresh(invitation.reviewer)
+        with meter.measure(step):
+            accepted.append(board.invitation_accept(invitation=invitation, actor=actor, conflict="none"))
+    for step, invitation in zip(("review + sign", "review + sign (2nd)"), accepted, strict=True):
+        actor = fresh(invitation.reviewer)
+        with meter.measure(step):
+            board.review_submit(
+                invitation=invitation,
+                actor=actor,
+                recommendation="approve",
+                checklist={"claims_accurate": True, "doses_checked": True},
+                comments_to_author="Accurate and clear.",
+                password=PASSWORD,
+            )
+    article = Article.objects.get(pk=article.pk)
+    actor = fresh(editor)
+    with meter.measure("approve"):
+        services.article_approve(article=article, actor=actor, password=PASSWORD)
+
+
+def run_cycles(count: int, author, editor, reviewers, meter: Meter) -> float:
+    drafts = make_drafts(author, count)
+    started = time.perf_counter()
+    for n, draft in enumerate(drafts):
+        pair = [reviewers[(2 * n) % len(reviewers)], reviewers[(2 * n + 1) % len(reviewers)]]
+        run_cycle(meter, draft, author, editor, pair)
+    return time.perf_counter() - started
+
+
+def run_bare(count: int, meter: Meter) -> None:
+    from django.db import transaction
+
+    from bench.models import BareArticle, BareTransitionLog
+
+    articles = BareArticle.objects.bulk_create([BareArticle() for _ in range(max(1, count // 4))])
+    order = ["submit", "start_review", "approve", "revise"]
+    done = 0
+    while done < count:
+        for name in order:
+            for article in articles:
+                if done >= count:
+                    return
+                with meter.measure("bare transition"), transaction.atomic():
+                    current = BareArticle.objects.select_for_update().get(pk=article.pk)
+                    from_status = current.status
+                    getattr(current, name)()
+                    current.save(update_fields=["status"])
+                    BareTransitionLog.objects.create(
+                        article=current, transition=name, from_status=from_status, to_status=current.status
+                    )
+                done += 1
+
+
+def purge_queue() -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+
+
+def step_rows(meter: Meter, steps) -> list:
+    rows = []
+    for step in steps:
+        stats = summary_ms(meter.seconds[step])
+        queries = meter.queries[step]
+        spread = f"{min(queries)}" if min(queries) == max(queries) else f"{min(queries)}–{max(queries)}"
+        rows.append([step, stats["n"], stats["p50"], stats["p95"], spread])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cycles", type=int, default=150, help="review cycles with the fast hasher")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--bare", type=int, default=3000, help="bare transitions for the floor")
+    parser.add_argument("--production-cycles", type=int, default=3, help="cycles with the production hasher")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    setup()
+    require_postgresql()
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from bench.common import article_count
+
+    articles_before = article_count()
+    author, editor, reviewers = actors()
+    set_passwords([editor, *reviewers])
+    print_machine(
+        {
+            "articles in the database": f"{articles_before:,}",
+            "on_commit enqueue": f"Celery publish to {settings.CELERY_BROKER_URL} (throwaway; purged afterwards)",
+        }
+    )
+
+    run_cycles(args.warmup, author, editor, reviewers, Meter())
+    run_bare(min(200, args.bare), Meter())
+
+    meter = Meter()
+    wall = run_cycles(args.cycles, author, editor, reviewers, meter)
+    bare = Meter()
+    run_bare(args.bare, bare)
+
+    rate = meter.calls() / meter.total_seconds()
+    bare_rate = bare.calls() / bare.total_seconds()
+    all_queries = [q for values in meter.queries.values() for q in values]
+    all_seconds = [s for values in meter.seconds.values() for s in values]
+    overall = summary_ms(all_seconds)
+    bare_stats = summary_ms(bare.seconds["bare transition"])
+
+    print(table(["step", "n", "p50 ms", "p95 ms", "queries"], step_rows(meter, STEPS), "Per service call"))
+    print()
+    summary = [
+        ["review cycles", args.cycles],
+        ["service calls (transitions)", meter.calls()],
+        ["transitions per second", rate],
+        ["p50 / p95 per transition, ms", f"{overall['p50']:.2f} / {overall['p95']:.2f}"],
+        ["most queries in one transition", max(all_queries)],
+        ["mean queries per transition", sum(all_queries) / len(all_queries)],
+        ["cycles per second (wall clock, loads included)", args.cycles / wall],
+        ["bare transitions per second", bare_rate],
+        ["bare p50 / p95, ms", f"{bare_stats['p50']:.2f} / {bare_stats['p95']:.2f}"],
+        ["bare queries per transition", max(bare.queries["bare transition"])],
+        ["services / bare rate", f"{100 * rate / bare_rate:.0f} %"],
+    ]
+    print(table(["figure (fast hasher)", "value"], summary, "Throughput"))
+    print()
+    targets = [
+        ["≤ 12 queries per transition", max(all_queries), "met" if max(all_queries) <= 12 else "MISSED"],
+        ["≥ 200 transitions per second", f"{rate:.0f}", "met" if rate >= 200 else "MISSED"],
+        ["≥ 40 % of the bare rate", f"{100 * rate / bare_rate:.0f} %", "met" if rate >= 0.4 * bare_rate else "MISSED"],
+    ]
+    print(table(["target", "measured", ""], targets, "Targets"))
+    print()
+
+    production = Meter()
+    if args.production_cycles:
+        with override_settings(PASSWORD_HASHERS=settings.PRODUCTION_PASSWORD_HASHERS):
+            set_passwords([editor, *reviewers])
+            from django.contrib.auth.hashers import get_hasher
+
+            hasher = get_hasher()
+            run_cycles(args.production_cycles, author, editor, reviewers, production)
+        set_passwords([editor, *reviewers])
+        signing = production.seconds["review + sign"] + production.seconds["review + sign (2nd)"]
+        prod_rate = production.calls() / production.total_seconds()
+        rows = step_rows(production, STEPS)
+        print(
+            table(
+                ["step", "n", "p50 ms", "p95 ms", "queries"],
+                rows,
+                f"With the production hasher ({hasher.algorithm}, {hasher.iterations:,} iterations): "
+                "each signature's authenticate() pays it",
+            )
+        )
+        print()
+        print(
+            f"Production hasher: {prod_rate:.1f} transitions per second; a signed review takes "
+            f"{summary_ms(signing)['p50']:.0f} ms (p50) against "
+            f"{summary_ms(meter.seconds['review + sign'] + meter.seconds['review + sign (2nd)'])['p50']:.1f} ms "
+            "with the fast hasher: the difference is the hasher, by design."
+        )
+    purge_queue()
+    write_json(
+        args.json,
+        {
+            "articles": articles_before,
+            "rate": rate,
+            "bare_rate": bare_rate,
+            "p50_ms": overall["p50"],
+            "p95_ms": overall["p95"],
+            "max_queries": max(all_queries),
+            "mean_queries": sum(all_queries) / len(all_queries),
+            "steps": {row[0]: {"p50": row[2], "p95": row[3], "queries": row[4]} for row in step_rows(meter, STEPS)},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
