@@ -183,3 +183,25 @@ def test_index_and_policy_read_well_at_desktop_and_phone_widths(page, live_serve
         page.goto(f"{live_server.url}/editorial-policy/")
         assert page.get_by_role("img", name="The review workflow").is_visible()
         check_layout(page, "editorial-policy")
+
+
+def test_hostile_text_stays_text_and_fits_a_phone(page, live_server, in_state, author):
+    long_word = "Hydroxychloroquine" * 20
+    article = make_article(
+        author,
+        title=f"{long_word[:230]} <img src=x onerror=window.pwned=1>?",  # the column holds 300
+        summary="\u05d8\u05d9\u05e4\u05d5\u05dc \u05d1\u05db\u05d0\u05d1 \u05d9\u05e8\u05da <b>bold?</b>",
+        body=(
+            f"## Doses\n\n| drug | dose |\n|---|---|\n| {long_word} | {long_word} |\n\n"
+            f"https://example.org/{long_word}\n\n<script>window.pwned = 1</script> **unclosed [1]"
+        ),
+        patient_body="\u0627\u0644\u0639\u0644\u0627\u062c [2] `code " + long_word,
+    )
+    article = in_state("submitted", article=article)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    visit(page, live_server, article, PHONE)
+    assert page.evaluate("window.pwned") is None and dialogs == []
+    assert page.locator("main img").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "article-hostile-375")
