@@ -11,7 +11,8 @@ import logging
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
@@ -61,19 +62,43 @@ def _cache_key(request, params: tuple[str, ...]) -> str:
     return key
 
 
-def _cache_get(key: str) -> bytes | None:
-    try:
-        return cache.get(key)
-    except Exception:  # a cache that is down must not take the public pages down with it
-        logger.warning("Public page cache unavailable; rendering instead", exc_info=True)
-        return None
+#: Seconds a page stays in a process's own memory when a shared cache (Redis) sits behind it.
+LOCAL_SECONDS = 1
 
 
-def _cache_set(key: str, value: bytes, seconds: int) -> None:
-    try:
-        cache.set(key, value, seconds)
-    except Exception:
-        logger.warning("Public page cache unavailable; page not stored", exc_info=True)
+def _page_caches(seconds: int) -> list[tuple[BaseCache, int]]:
+    """Where pages are kept, nearest first, each with how long it keeps them.
+
+    With a shared cache (Redis, from CACHE_URL) a page is also kept for a second in the
+    process's own memory: Django's Redis backend builds a client object on every call, which
+    costs more CPU than serving the page itself, so most requests never ask Redis. A reader
+    then sees a page at most ``seconds + LOCAL_SECONDS`` old.
+    """
+    shared = caches["default"]
+    if isinstance(shared, LocMemCache) or "public_pages" not in settings.CACHES:
+        return [(shared, seconds)]
+    return [(caches["public_pages"], min(LOCAL_SECONDS, seconds)), (shared, seconds)]
+
+
+def _cached_page(key: str, tiers: list[tuple[BaseCache, int]]) -> bytes | None:
+    for index, (store, _) in enumerate(tiers):
+        try:
+            body = store.get(key)
+        except Exception:  # a cache that is down must not take the public pages down with it
+            logger.warning("Public page cache unavailable; rendering instead", exc_info=True)
+            continue
+        if body is not None:
+            _keep_page(key, body, tiers[:index])
+            return body
+    return None
+
+
+def _keep_page(key: str, body: bytes, tiers: list[tuple[BaseCache, int]]) -> None:
+    for store, seconds in tiers:
+        try:
+            store.set(key, body, seconds)
+        except Exception:
+            logger.warning("Public page cache unavailable; page not stored", exc_info=True)
 
 
 def public_cache(*, params: tuple[str, ...] = ()):
@@ -94,14 +119,15 @@ def public_cache(*, params: tuple[str, ...] = ()):
                 response = view(request, *args, **kwargs)
                 patch_cache_control(response, private=True, no_cache=True)
                 return response
-            key = _cache_key(request, params) if seconds > 0 else ""
-            body = _cache_get(key) if key else None
+            tiers = _page_caches(seconds) if seconds > 0 else []
+            key = _cache_key(request, params)
+            body = _cached_page(key, tiers)
             if body is not None:
                 response = HttpResponse(body)
             else:
                 response = view(request, *args, **kwargs)
-                if key and response.status_code == 200:
-                    _cache_set(key, response.content, seconds)
+                if response.status_code == 200:
+                    _keep_page(key, response.content, tiers)
             # Set outright: nothing else sets it on these pages, and parsing it costs a little.
             response["Cache-Control"] = f"public, max-age={seconds}"
             return response

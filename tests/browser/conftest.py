@@ -6,7 +6,7 @@ The tests skip, saying why, only when that browser is missing: ``make test`` ins
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,12 +56,17 @@ def page(context):
     return context.new_page()
 
 
+def clear_page_caches() -> None:
+    for name in ("default", "public_pages"):
+        caches[name].clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_page_cache():
     """Transactional tests reuse slugs: a page cached by an earlier test must not be served."""
-    cache.clear()
+    clear_page_caches()
     yield
-    cache.clear()
+    clear_page_caches()
 
 
 def screenshot(page, name: str) -> Path:

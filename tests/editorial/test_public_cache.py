@@ -5,7 +5,7 @@ import re
 import uuid
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import override_settings
 from django.urls import reverse
 
@@ -14,11 +14,16 @@ from editorial import services
 PAGES = ["/", "/editorial-policy/"]
 
 
+def clear_page_caches() -> None:
+    for name in ("default", "public_pages"):
+        caches[name].clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_page_cache():
-    cache.clear()
+    clear_page_caches()
     yield
-    cache.clear()
+    clear_page_caches()
 
 
 @pytest.fixture
@@ -114,14 +119,19 @@ def test_the_cache_can_be_turned_off(client, in_state, editor):
     assert current_step(client.get(article_url(article))) == "Approved (completed)"
 
 
+LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "public-pages"}
+
+
 @pytest.mark.django_db
 def test_a_cache_that_is_down_does_not_take_the_pages_down(client, in_state, caplog):
     article = in_state("submitted")
     nothing_listens = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"},
+        "public_pages": LOCAL,
     }
     with override_settings(CACHES=nothing_listens):
         for path in [*PAGES, article_url(article)]:
+            assert client.get(path).status_code == 200, path
             assert client.get(path).status_code == 200, path
     assert "Public page cache unavailable" in caplog.text
 
@@ -130,21 +140,27 @@ def test_a_cache_that_is_down_does_not_take_the_pages_down(client, in_state, cap
 @pytest.mark.skipif(
     not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"), reason="the Redis run covers the Redis cache"
 )
-def test_pages_are_cached_in_redis_when_the_site_uses_it(client, in_state, django_assert_num_queries):
+def test_pages_are_shared_through_redis_and_kept_a_second_in_memory(client, in_state, django_assert_num_queries):
     article = in_state("approved")
     redis_cache = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ["CELERY_BROKER_URL"],
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # never clear(): the broker shares this server
-        }
+        },
+        "public_pages": LOCAL,
     }
     with override_settings(CACHES=redis_cache):
         first = client.get(article_url(article))
         with django_assert_num_queries(0):
-            second = client.get(article_url(article))
-    assert first.content == second.content
-    assert "Set-Cookie" not in second.headers
+            from_memory = client.get(article_url(article))
+        caches["public_pages"].clear()  # as another process would: only Redis has the page
+        with django_assert_num_queries(0):
+            from_redis = client.get(article_url(article))
+        key = next(iter(caches["public_pages"]._cache))  # and it is kept in memory again
+        assert "articles/how-is-condition-x-treated/" in key
+    assert first.content == from_memory.content == from_redis.content
+    assert "Set-Cookie" not in from_redis.headers
 
 
 @pytest.mark.django_db

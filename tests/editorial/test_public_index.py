@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -12,11 +12,16 @@ from editorial import services
 from tests.factories import make_article, make_specialty
 
 
+def clear_page_caches() -> None:
+    for name in ("default", "public_pages"):
+        caches[name].clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_page_cache():
-    cache.clear()
+    clear_page_caches()
     yield
-    cache.clear()
+    clear_page_caches()
 
 
 def listed(client, query: str = "") -> list[tuple[str, str]]:
@@ -102,7 +107,7 @@ def test_index_shows_the_approved_title_while_an_update_is_reviewed(client, in_s
 @pytest.mark.django_db
 def test_index_queries_do_not_grow_with_the_number_of_articles(client, in_state, author):
     def queries() -> int:
-        cache.clear()
+        clear_page_caches()
         with CaptureQueriesContext(connection) as captured:
             assert client.get("/?specialty=cardiology").status_code == 200
         return len(captured)
