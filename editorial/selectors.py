@@ -194,7 +194,7 @@ def public_page(slug: str) -> PublicPage | None:
             ],
             last_updated=article.content_updated_at,
         )
-    if status == ReaderStatus.APPROVED:
+    if status == ReaderStatus.APPROVED and version is not None:
         page.signers = list(
             Signature.objects.filter(version_id=version.pk, meaning=SignatureMeaning.MEDICALLY_ACCURATE).order_by(
                 "signed_at", "id"

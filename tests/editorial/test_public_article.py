@@ -358,3 +358,13 @@ def test_uncached_approved_page_queries_do_not_grow_with_signers(client, in_stat
     html = client.get(url(article)).content.decode()
     assert html.count("Medically reviewed by") == 6
     assert uncached_queries(client, article) == before <= 2
+
+
+@pytest.mark.django_db
+def test_an_approved_article_without_a_recorded_version_still_renders(client, in_state):
+    """Rows approved before versions were kept: readers get the live text, never a 500."""
+    article = in_state("approved")
+    Article.objects.filter(pk=article.pk).update(published_version=None)
+    html, page = get_page(client, article)
+    assert step(page) == "Approved (completed)"
+    assert "Treat it" in html and "Medically reviewed by" not in html
