@@ -8,6 +8,7 @@ then served from the cache for ``EDITORIAL_PUBLIC_CACHE_SECONDS``, with no cooki
 import hashlib
 import json
 import logging
+import re
 from functools import wraps
 
 from django.conf import settings
@@ -214,12 +215,20 @@ def article_detail(request, slug):
 INDEX_PAGE_SIZE = 25
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _search_term(request, name: str, limit: int) -> str:
+    """A reader's search word, without control characters (PostgreSQL refuses NUL)."""
+    return _CONTROL_CHARACTERS.sub("", request.GET.get(name, "")).strip()[:limit]
+
+
 @public_cache(params=("q", "specialty", "status", "page"))
 def article_index(request):
     filters = IndexFilters(
-        q=request.GET.get("q", "").strip()[:200],
-        specialty=request.GET.get("specialty", "").strip()[:100],
-        status=request.GET.get("status", "").strip()[:30],
+        q=_search_term(request, "q", 200),
+        specialty=_search_term(request, "specialty", 100),
+        status=_search_term(request, "status", 30),
     )
     page = Paginator(public_index(filters), INDEX_PAGE_SIZE).get_page(request.GET.get("page"))
     for article in page.object_list:

@@ -121,6 +121,15 @@ def test_index_queries_do_not_grow_with_the_number_of_articles(client, in_state,
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query", ["?q=%00", "?specialty=%00", "?status=%00x", "?q=" + "a" * 5000, "?q=%ff%fe", "?page=-1", "?page=999"]
+)
+def test_index_survives_odd_queries(client, in_state, query):
+    in_state("submitted")
+    assert client.get("/" + query).status_code == 200
+
+
+@pytest.mark.django_db
 def test_index_paginates(client, author):
     for n in range(27):
         services.article_submit(article=make_article(author, title=f"Question {n:02}?"), actor=author)
