@@ -76,9 +76,12 @@ def _page_caches(seconds: int) -> list[tuple[BaseCache, int]]:
     then sees a page at most ``seconds + LOCAL_SECONDS`` old.
     """
     shared = caches["default"]
-    if isinstance(shared, LocMemCache) or "public_pages" not in settings.CACHES:
+    if "public_pages" not in settings.CACHES:
         return [(shared, seconds)]
-    return [(caches["public_pages"], min(LOCAL_SECONDS, seconds)), (shared, seconds)]
+    local = caches["public_pages"]
+    if isinstance(shared, LocMemCache):
+        return [(local, seconds)]  # the pages' own bounded store, apart from other uses
+    return [(local, min(LOCAL_SECONDS, seconds)), (shared, seconds)]
 
 
 def _cached_page(key: str, tiers: list[tuple[BaseCache, int]]) -> bytes | None:
@@ -102,8 +105,12 @@ def _keep_page(key: str, body: bytes, tiers: list[tuple[BaseCache, int]]) -> Non
             logger.warning("Public page cache unavailable; page not stored", exc_info=True)
 
 
-def public_cache(*, params: tuple[str, ...] = ()):
+def public_cache(*, params: tuple[str, ...] = (), uncached: tuple[str, ...] = ()):
     """Serve anonymous readers a page rendered at most a few seconds ago.
+
+    ``params`` are the query parameters the page depends on (part of the key; any other is
+    ignored); a request that gives one of ``uncached`` (free text) is rendered and not kept,
+    so that a stream of distinct searches cannot push the articles out of the cache.
 
     A short lifetime rather than invalidation: a status change reaches readers within
     seconds however it was made (workspace, API, Celery task), and every process, each with
@@ -120,7 +127,8 @@ def public_cache(*, params: tuple[str, ...] = ()):
                 response = view(request, *args, **kwargs)
                 patch_cache_control(response, private=True, no_cache=True)
                 return response
-            tiers = _page_caches(seconds) if seconds > 0 else []
+            keep = seconds > 0 and not any(request.GET.get(name) for name in uncached)
+            tiers = _page_caches(seconds) if keep else []
             key = _cache_key(request, params)
             body = _cached_page(key, tiers)
             if body is not None:
@@ -223,7 +231,7 @@ def _search_term(request, name: str, limit: int) -> str:
     return _CONTROL_CHARACTERS.sub("", request.GET.get(name, "")).strip()[:limit]
 
 
-@public_cache(params=("q", "specialty", "status", "page"))
+@public_cache(params=("specialty", "status", "page"), uncached=("q",))
 def article_index(request):
     filters = IndexFilters(
         q=_search_term(request, "q", 200),

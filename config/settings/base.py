@@ -86,11 +86,12 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
     # A Redis that stops answering must slow no page down: the public pages render instead.
     CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
-# Each process's own memory, in front of a shared default cache, for the public pages.
+# The public pages in each process's own memory (in front of the default cache when that is
+# shared, e.g. Redis): at most 1,000 pages of about 10 kB each per process.
 CACHES["public_pages"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "public-pages",
-    "OPTIONS": {"MAX_ENTRIES": 2000},
+    "OPTIONS": {"MAX_ENTRIES": 1000},
 }
 
 # --- Auth -----------------------------------------------------------------------------

@@ -3,10 +3,13 @@
 import os
 import re
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from editorial import services
@@ -28,11 +31,13 @@ def fresh_page_cache():
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The local-memory cache's clock, moved forward by hand."""
+    """The cache's clock (expiry set in base, checked in locmem), moved forward by hand."""
+    import django.core.cache.backends.base as base
     import django.core.cache.backends.locmem as locmem
 
     now = [1_000_000.0]
-    monkeypatch.setattr(locmem.time, "time", lambda: now[0])
+    for module in (base, locmem):
+        monkeypatch.setattr(module, "time", SimpleNamespace(time=lambda: now[0]))
     return now
 
 
@@ -67,6 +72,20 @@ def test_a_cached_page_costs_no_query(client, in_state, django_assert_num_querie
         response = client.get(article_url(article) + "?utm_source=newsletter")
     assert response.status_code == 200
     assert "Medically reviewed by" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_free_text_searches_are_not_kept_but_browsing_is(client, in_state, django_assert_num_queries):
+    in_state("submitted")
+    for path in ("/?q=condition", "/?q=condition&status=submitted"):
+        client.get(path)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert len(queries) > 0, f"{path} should be searched again"
+        assert "public" in response["Cache-Control"] and "Set-Cookie" not in response.headers
+    client.get("/?status=submitted&utm_campaign=spring")
+    with django_assert_num_queries(0):
+        assert "How is condition X treated?" in client.get("/?status=submitted").content.decode()
 
 
 @pytest.mark.django_db
