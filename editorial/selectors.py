@@ -1,6 +1,6 @@
 """Reads shared by the public pages and the API."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
@@ -128,8 +128,8 @@ class PublicPage:
     body: str = ""
     patient_body: str = ""
     specialty: str = ""
-    references: list[PublicReference] = field(default_factory=list)
-    signers: list[Signature] = field(default_factory=list)
+    references: tuple[PublicReference, ...] = ()
+    signers: tuple[Signature, ...] = ()
     last_updated: datetime | None = None
     update_in_review: bool = False
 
@@ -172,10 +172,10 @@ def public_page(slug: str) -> PublicPage | None:
             body=data.get("body", ""),
             patient_body=data.get("patient_body", ""),
             specialty=data.get("specialty", ""),
-            references=[
+            references=tuple(
                 PublicReference.from_content(number, ref)
                 for number, ref in enumerate(data.get("references", []), start=1)
-            ],
+            ),
             last_updated=version.created_at,
             update_in_review=status == ReaderStatus.APPROVED and article.status != S.APPROVED,
         )
@@ -188,14 +188,14 @@ def public_page(slug: str) -> PublicPage | None:
             body=article.body,
             patient_body=article.patient_body,
             specialty=article.specialty.name if article.specialty_id else "",
-            references=[
+            references=tuple(
                 PublicReference.from_content(number, ref.as_content())
                 for number, ref in enumerate(article.references.all(), start=1)
-            ],
+            ),
             last_updated=article.content_updated_at,
         )
     if status == ReaderStatus.APPROVED and version is not None:
-        page.signers = list(
+        page.signers = tuple(
             Signature.objects.filter(version_id=version.pk, meaning=SignatureMeaning.MEDICALLY_ACCURATE).order_by(
                 "signed_at", "id"
             )
