@@ -26,7 +26,13 @@ run: seed
 	$(BIN)/honcho start -f Procfile
 
 ## The whole suite. DATABASE_URL and CELERY_BROKER_URL switch it to PostgreSQL and Redis.
+## The browser tests drive Debian's Chromium: installed here if missing (needs apt and root);
+## without it they are skipped, saying why.
 test: install
+	@command -v chromium >/dev/null || { echo "== installing Chromium for the browser tests"; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	  echo "== Chromium could not be installed: the browser tests will be skipped"; }
 	$(BIN)/pytest
 
 lint: install

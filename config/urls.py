@@ -11,3 +11,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("editorial.public_urls")),
 ]
+
+# Readers who follow a dead link get the site's own page, not the server's.
+handler404 = "editorial.views.page_not_found"

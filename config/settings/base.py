@@ -84,6 +84,16 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A Redis that stops answering must slow no page down: the public pages render instead.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+# The public pages in each process's own memory (in front of the default cache when that is
+# shared, e.g. Redis): at most 1,000 pages of about 10 kB each per process.
+CACHES["public_pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "public-pages",
+    "OPTIONS": {"MAX_ENTRIES": 1000},
+}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -192,6 +202,11 @@ EDITORIAL_APPROVAL_QUORUM = env.int("EDITORIAL_APPROVAL_QUORUM", default=2)
 # First status at which readers see an article: "submitted" (with the pending banner) or
 # "approved".
 EDITORIAL_PUBLIC_FROM = env.str("EDITORIAL_PUBLIC_FROM", default="submitted")
+# Seconds a public page is served from the cache to anonymous readers (0: never cached). A
+# status change reaches readers within this time.
+EDITORIAL_PUBLIC_CACHE_SECONDS = env.int("EDITORIAL_PUBLIC_CACHE_SECONDS", default=5)
+# The benchmark's views (/bench/...): bench/public_page.py sets it; never on by default.
+EDITORIAL_BENCH_VIEWS = env.bool("EDITORIAL_BENCH_VIEWS", default=False)
 # Months after approval at which an article falls due for re-review.
 EDITORIAL_REREVIEW_MONTHS = env.int("EDITORIAL_REREVIEW_MONTHS", default=12)
 # Days a board member has to answer an invitation, and to return the review once accepted.
