@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from articles import content
 from articles.models import Article, Reference, Specialty
 from articles.rendering import render_markdown
-from editorial import board, diagram, notifications, permissions, selectors, services
+from editorial import board, diagram, notifications, permissions, selectors, services, signing
 from editorial.admin_base import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 from editorial.admin_board import parse_moment
 from editorial.admin_filters import AuthorFilter, MineFilter, ReviewerFilter, StageFilter
@@ -487,7 +487,7 @@ class ArticleAdmin(ReadOnlyHistoryAdmin):
                 )
                 status = error.http_status
             else:
-                names = ", ".join(i.reviewer.get_full_name() or i.reviewer.username for i in created)
+                names = ", ".join(signing.printed_identity(i.reviewer)[0] for i in created)
                 messages.success(request, f"Invited {names}. Each is told by e-mail.")
                 return HttpResponseRedirect(change_url)
         context["suggestions"] = selectors.suggest_reviewers(article) if status != 403 else []

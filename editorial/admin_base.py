@@ -3,6 +3,15 @@
 from django.contrib import admin
 from django.http import Http404, HttpResponseNotAllowed
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+
+class _ContextHelper(HistoricalRecordContextHelper):
+    def prepare_delta_change_value(self, change, value):
+        # An empty foreign key reads "—", not "Deleted ... (pk=None)".
+        if value is not None and not isinstance(value, str | int) and getattr(value, "pk", 0) is None:
+            return "—"
+        return super().prepare_delta_change_value(change, value)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,6 +47,9 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
         if self.get_object(request, object_id) is None:
             raise Http404("Nothing to show here.")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return _ContextHelper(self.model, historical_record)
 
     def revert_disabled(self, request, obj=None):
         return True

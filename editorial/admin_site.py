@@ -30,7 +30,11 @@ class WorkspaceSite(admin.AdminSite):
         return context
 
     def index(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "sections": dashboard.panels(request.user)}
+        extra_context = {
+            **(extra_context or {}),
+            "sections": dashboard.panels(request.user),
+            "can_create": permissions.may_create_article(request.user),
+        }
         return super().index(request, extra_context)
 
     def get_urls(self):

@@ -126,3 +126,13 @@ def _empty_the_test_queue_afterwards():
 
     with contextlib.suppress(Exception), app.connection_for_write() as connection:
         connection.default_channel.queue_purge("celery")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_page_caches():
+    """Public pages are cached a few seconds by slug: a test never sees an earlier test's page."""
+    from django.core.cache import caches
+
+    for name in ("default", "public_pages"):
+        caches[name].clear()
+    yield
