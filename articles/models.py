@@ -115,6 +115,7 @@ class Article(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["status", "-updated_at"], name="article_status_updated"),
             models.Index(fields=["author", "status"], name="article_author_status"),
             models.Index(fields=["review_due_at"], name="article_review_due"),
+            models.Index(fields=["status", "review_due_at"], name="article_status_review_due"),
         ]
 
     def __str__(self) -> str:

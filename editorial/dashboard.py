@@ -34,6 +34,7 @@ class Panel:
     url: str
     items: list[Item] = field(default_factory=list)
     empty: str = "Nothing here."
+    pending: tuple | None = None
 
 
 def _articles_url(**params) -> str:
@@ -52,16 +53,32 @@ def _invitation_url(pk) -> str:
     return reverse("admin:reviewers_invitation_change", args=[pk])
 
 
-def _article_panel(key, title, queryset, url, note=None, empty="Nothing here.") -> Panel:
-    rows = list(queryset.order_by("-updated_at", "-id")[:ITEMS])
-    return Panel(
-        key=key,
-        title=title,
-        count=queryset.count(),
-        url=url,
-        items=[Item(a.title, _article_url(a.pk), note(a) if note else a.get_status_display(), pk=a.pk) for a in rows],
-        empty=empty,
-    )
+def _article_panel(
+    key, title, queryset, url, note=None, empty="Nothing here.", progress=False, order=("-updated_at", "-id")
+) -> Panel:
+    """A panel of articles. With ``progress``, its notes wait for ``_fill_progress``."""
+    rows = list(queryset.order_by(*order)[:ITEMS])
+    panel = Panel(key=key, title=title, count=queryset.order_by().count(), url=url, empty=empty)
+    if progress:
+        panel.pending = (rows, note)
+    else:
+        panel.items = [
+            Item(a.title, _article_url(a.pk), note(a) if note else a.get_status_display(), pk=a.pk) for a in rows
+        ]
+    return panel
+
+
+def _fill_progress(panels: list[Panel]) -> list[Panel]:
+    """One count of round progress for every article shown, whichever panel shows it."""
+    waiting = [panel for panel in panels if panel.pending]
+    counts = worklists.round_progress([row for panel in waiting for row in panel.pending[0]])
+    for panel in waiting:
+        rows, note = panel.pending
+        for row in rows:
+            row.progress = counts[row.pk]
+        panel.items = [Item(a.title, _article_url(a.pk), note(a), pk=a.pk) for a in rows]
+        panel.pending = None
+    return panels
 
 
 def author_panels(user) -> list[Panel]:
@@ -159,59 +176,68 @@ def editor_panels(user) -> list[Panel]:
     articles = Article.objects.exclude(author=user)  # nobody decides on their own article
 
     def progress(a) -> str:
-        return f"{a.n_invited} invited · {a.n_accepted} accepted · {a.n_completed} reviewed · {a.n_signed} signed"
+        p = a.progress
+        return f"{p['invited']} invited · {p['accepted']} accepted · {p['completed']} reviewed · {p['signed']} signed"
 
     overdue = worklists.overdue_reviews().select_related("article", "reviewer")
-    return [
-        _article_panel(
-            "waiting",
-            "Submitted: waiting for reviewers",
-            worklists.with_round_progress(worklists.waiting_for_reviewers(articles)),
-            _articles_url(stage="waiting"),
-            note=progress,
-            empty="No submission waits for reviewers.",
-        ),
-        _article_panel(
-            "in_review",
-            "Under review",
-            worklists.with_round_progress(worklists.in_review(articles)),
-            _articles_url(stage="in_review"),
-            note=progress,
-            empty="Nothing under review.",
-        ),
-        _article_panel(
-            "ready",
-            "Ready for your decision (quorum reached)",
-            worklists.ready_for_decision(articles),
-            _articles_url(stage="ready"),
-            note=lambda a: f"{a.valid_signatures} signatures, round {a.review_round}",
-            empty="No article has its quorum yet.",
-        ),
-        Panel(
-            "overdue",
-            "Overdue reviews",
-            overdue.count(),
-            _articles_url(stage="overdue"),
-            [
-                Item(
-                    i.article.title,
-                    _article_url(i.article_id),
-                    f"{i.reviewer.get_full_name() or i.reviewer.username}, due {timezone.localtime(i.due_at):%d %b}",
-                    alert=True,
-                )
-                for i in overdue.order_by("due_at", "id")[:ITEMS]
-            ],
-            "No review is late.",
-        ),
-        _article_panel(
-            "rereview",
-            "Re-reviews due",
-            worklists.rereview_due(articles),
-            _articles_url(stage="rereview"),
-            note=lambda a: f"due since {timezone.localtime(a.review_due_at):%d %b %Y}",
-            empty="No approved article is due for re-review.",
-        ),
-    ]
+    return _fill_progress(
+        [
+            _article_panel(
+                "waiting",
+                "Submitted: waiting for reviewers",
+                worklists.waiting_for_reviewers(articles),
+                _articles_url(stage="waiting"),
+                note=progress,
+                empty="No submission waits for reviewers.",
+                progress=True,
+            ),
+            _article_panel(
+                "in_review",
+                "Under review",
+                worklists.in_review(articles),
+                _articles_url(stage="in_review"),
+                note=progress,
+                empty="Nothing under review.",
+                progress=True,
+            ),
+            _article_panel(
+                "ready",
+                "Ready for your decision (quorum reached)",
+                # The quorum is counted once (the costly part); the panel's count and rows reuse it.
+                articles.filter(pk__in=list(worklists.ready_for_decision(articles).values_list("pk", flat=True))),
+                _articles_url(stage="ready"),
+                note=lambda a: f"{a.progress['signed']} signatures, round {a.review_round}",
+                empty="No article has its quorum yet.",
+                progress=True,
+            ),
+            Panel(
+                "overdue",
+                "Overdue reviews",
+                overdue.count(),
+                _articles_url(stage="overdue"),
+                [
+                    Item(
+                        i.article.title,
+                        _article_url(i.article_id),
+                        f"{i.reviewer.get_full_name() or i.reviewer.username}, "
+                        f"due {timezone.localtime(i.due_at):%d %b}",
+                        alert=True,
+                    )
+                    for i in overdue.order_by("due_at", "id")[:ITEMS]
+                ],
+                "No review is late.",
+            ),
+            _article_panel(
+                "rereview",
+                "Re-reviews due",
+                worklists.rereview_due(articles),
+                _articles_url(stage="rereview"),
+                note=lambda a: f"due since {timezone.localtime(a.review_due_at):%d %b %Y}",
+                empty="No approved article is due for re-review.",
+                order=("review_due_at", "id"),  # the longest overdue first
+            ),
+        ]
+    )
 
 
 def auditor_panels(user) -> list[Panel]:

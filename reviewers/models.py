@@ -91,6 +91,7 @@ class Invitation(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["reviewer", "status"], name="invitation_reviewer_status"),
             models.Index(fields=["article", "review_round"], name="invitation_article_round"),
+            models.Index(fields=["status", "due_at"], name="invitation_status_due"),
         ]
 
     def __str__(self) -> str:

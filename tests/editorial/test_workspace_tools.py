@@ -182,6 +182,8 @@ def test_each_dashboard_runs_a_bounded_number_of_queries(client, in_state, role,
 
     in_state("ready")
     in_state("changes_requested", make_article(author, title="Returned?"))
+    in_state("submitted", make_article(author, title="Waiting?"))
+    in_state("under_review", make_article(author, title="Reviewing?"))  # a row in every panel
     client.force_login(user)
     small = count()
     for n, state in enumerate(["ready", "under_review", "changes_requested", "approved", "submitted"]):
