@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -91,23 +91,18 @@ def recipients_for(event: Event) -> list:
         # The person who acted is told only when they asked for receipts of their own actions.
         receipt = User.objects.filter(pk=event.actor_id, is_active=True, notification_settings__copy_own_actions=True)
         people = people.exclude(pk=event.actor_id) | receipt
-    return list(people.distinct().order_by("pk"))
+    digest = NotificationPreference.objects.filter(user=OuterRef("pk"), kind=event.kind, delivery=Delivery.DIGEST)
+    return list(people.distinct().annotate(wants_digest=Exists(digest)).order_by("pk"))
 
 
 def fan_out(event: Event) -> None:
     """Write the inbox entry and the e-mail delivery of each recipient (once, whatever happens)."""
-    people = recipients_for(event)
-    digest_users = set(
-        NotificationPreference.objects.filter(user__in=people, kind=event.kind, delivery=Delivery.DIGEST).values_list(
-            "user_id", flat=True
-        )
-    )
     now = timezone.now()
     rows = []
-    for person in people:
+    for person in recipients_for(event):
         rows.append(Notification(event=event, recipient=person, channel=INBOX, status=N.SENT, sent_at=now))
         if person.email:
-            status = N.DIGEST if person.pk in digest_users else N.PENDING
+            status = N.DIGEST if person.wants_digest else N.PENDING
             rows.append(Notification(event=event, recipient=person, channel=EMAIL, status=status))
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
 
@@ -168,11 +163,25 @@ def render(notification: Notification) -> EmailMultiAlternatives:
 # --- Delivery ------------------------------------------------------------------------------------
 
 
-def _claim(queryset, pk) -> bool:
-    """Take a delivery for this worker with a conditional update: one sender at a time."""
+def _claim(event_id: int) -> list[Notification]:
+    """Take this event's e-mails that are free for this worker, in one short transaction.
+
+    A row another worker holds is skipped (SKIP LOCKED); one claimed longer ago than the
+    claim timeout was interrupted (its worker died) and is taken again.
+    """
     now = timezone.now()
     claimable = Q(status__in=[N.PENDING, N.FAILED]) | Q(status=N.SENDING, claimed_at__lt=now - claim_timeout())
-    return bool(queryset.filter(claimable, pk=pk).update(status=N.SENDING, claimed_at=now, attempts=F("attempts") + 1))
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.filter(claimable, event_id=event_id, channel=EMAIL)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+        )
+        if rows:
+            Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+                status=N.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+    return rows
 
 
 def deliver(event_id: int) -> None:
@@ -185,35 +194,35 @@ def deliver(event_id: int) -> None:
     if event.status == Event.Status.DONE:
         return
     fan_out(event)
-    failures = 0
-    emails = event.notifications.filter(channel=EMAIL, status__in=[N.PENDING, N.FAILED, N.SENDING])
-    for notification in emails.select_related("recipient"):
-        if not _claim(Notification.objects, notification.pk):
-            failures += notification.status == N.SENDING  # someone else's, or interrupted: look again later
-            continue
+    for notification in _claim(event_id):
         notification.event = event
         try:
             render(notification).send()
         except Exception as exc:  # noqa: BLE001 - recorded on the delivery, retried, then dead
-            failures += 1
             Notification.objects.filter(pk=notification.pk).update(
                 status=N.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000]
             )
             log.warning("Delivery %s failed: %s", notification.pk, exc)
             continue
         Notification.objects.filter(pk=notification.pk).update(status=N.SENT, sent_at=timezone.now(), last_error="")
-    if failures:
-        raise DeliveryIncomplete(f"{failures} e-mail deliveries of event {event_id} are not done yet")
-    _finish(event.pk)
+    if not _finish(event_id):
+        raise DeliveryIncomplete(f"e-mail deliveries of event {event_id} are not all done yet")
 
 
-def _finish(event_id: int) -> None:
-    """An event is done when no e-mail of it waits to be sent (digests travel on their own)."""
-    waiting = Notification.objects.filter(event_id=event_id, channel=EMAIL, status__in=[N.PENDING, N.FAILED, N.SENDING])
-    if not waiting.exists():
-        Event.objects.filter(pk=event_id, status=Event.Status.PENDING).update(
-            status=Event.Status.DONE, done_at=timezone.now()
-        )
+def _finish(event_id: int) -> bool:
+    """Mark the event done unless an e-mail of it still waits (digests travel on their own).
+
+    One statement; returns whether the event is done.
+    """
+    waiting = Notification.objects.filter(
+        event_id=OuterRef("pk"), channel=EMAIL, status__in=[N.PENDING, N.FAILED, N.SENDING]
+    )
+    finished = (
+        Event.objects.filter(pk=event_id, status=Event.Status.PENDING)
+        .exclude(Exists(waiting))
+        .update(status=Event.Status.DONE, done_at=timezone.now())
+    )
+    return bool(finished) or Event.objects.filter(pk=event_id, status=Event.Status.DONE).exists()
 
 
 def give_up(event_id: int) -> int:
