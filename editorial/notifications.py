@@ -193,8 +193,11 @@ def deliver(event_id: int) -> None:
     event = Event.objects.select_related("article", "actor").get(pk=event_id)
     if event.status == Event.Status.DONE:
         return
-    fan_out(event)
-    for notification in _claim(event_id):
+    with transaction.atomic():  # one commit: the deliveries written, and this worker's claim on them
+        fan_out(event)
+        claimed = _claim(event_id)
+    done = None
+    for index, notification in enumerate(claimed):
         notification.event = event
         try:
             render(notification).send()
@@ -204,8 +207,13 @@ def deliver(event_id: int) -> None:
             )
             log.warning("Delivery %s failed: %s", notification.pk, exc)
             continue
-        Notification.objects.filter(pk=notification.pk).update(status=N.SENT, sent_at=timezone.now(), last_error="")
-    if not _finish(event_id):
+        with transaction.atomic():  # the last delivery's mark and the event's end share a commit
+            Notification.objects.filter(pk=notification.pk).update(status=N.SENT, sent_at=timezone.now(), last_error="")
+            if index == len(claimed) - 1:
+                done = _finish(event_id)
+    if done is None:
+        done = _finish(event_id)
+    if not done:
         raise DeliveryIncomplete(f"e-mail deliveries of event {event_id} are not all done yet")
 
 
