@@ -201,7 +201,8 @@ class ArticleAdmin(ReadOnlyHistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and not permissions.may_edit_content(request.user, obj):
-            return self.fieldsets[:2]
+            # Read-only: the texts are shown rendered, as readers see them, not as Markdown.
+            return self.fieldsets[:1]
         return self.fieldsets
 
     # --- The list ------------------------------------------------------------------------

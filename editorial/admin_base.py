@@ -1,16 +1,25 @@
 """Base classes of the workspace's pages: records that are only read, history never written."""
 
+from datetime import datetime
+
 from django.contrib import admin
 from django.http import Http404, HttpResponseNotAllowed
+from django.utils import timezone
+from django.utils.formats import date_format
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 
 class _ContextHelper(HistoricalRecordContextHelper):
     def prepare_delta_change_value(self, change, value):
-        # An empty foreign key reads "—", not "Deleted ... (pk=None)".
-        if value is not None and not isinstance(value, str | int) and getattr(value, "pk", 0) is None:
-            return "—"
+        """Values as people read them: labels for choices, local dates, "—" for nothing."""
+        if value is None or (not isinstance(value, str | int) and getattr(value, "pk", 0) is None):
+            return "—"  # not "Deleted ... (pk=None)" for an empty foreign key
+        field = self.model._meta.get_field(change.field)
+        if field.choices:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(value, datetime):
+            return date_format(timezone.localtime(value), "j M Y H:i")
         return super().prepare_delta_change_value(change, value)
 
 
@@ -35,6 +44,8 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
     Its "revert" form is a write path past every service (ENGINEERING.md): only GET is
     served, and only for objects this person may see at all.
     """
+
+    object_history_list_template = "editorial/admin/history_list.html"
 
     def history_view(self, request, object_id, extra_context=None):
         if self.get_object(request, object_id) is None:

@@ -112,6 +112,7 @@ class InvitationAdmin(ReadOnlyAdmin):
             "conflict_choices": Conflict.choices,
             "error": error,
             "posted": posted or {},
+            "ticked": {field for field, _ in CHECKLIST if (posted or {}).get(field) == "on"},
             "article_url": reverse("admin:articles_article_change", args=[article.pk]),
         }
         return TemplateResponse(request, "editorial/admin/invitation.html", context, status=status)

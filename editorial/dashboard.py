@@ -116,6 +116,16 @@ def author_panels(user) -> list[Panel]:
             note=lambda a: f"{a.get_status_display()}, round {a.review_round}",
             empty="Nothing submitted at the moment.",
         ),
+        _article_panel(
+            "published",
+            "Published as reviewed",
+            mine.filter(status=S.APPROVED),
+            _articles_url(status__exact=S.APPROVED, mine="1"),
+            note=lambda a: f"last reviewed {timezone.localtime(a.last_approved_at):%d %b %Y}"
+            if a.last_approved_at
+            else "approved",
+            empty="Nothing published yet.",
+        ),
     ]
 
 

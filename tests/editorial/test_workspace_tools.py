@@ -155,6 +155,7 @@ def test_metrics_and_workflow_pages(client, in_state, editor, author):
     client.force_login(editor)
     html = client.get(reverse("admin:metrics")).content.decode()
     assert "median from submission to decision (2 decisions)" in html
+    assert '<span class="metric-figure">0.0</span> days' in html  # a same-day median is a number
     assert "of answered invitations accepted" in html and 'class="bar"' in html
     diagram = client.get(reverse("admin:workflow_help")).content.decode()
     assert "<svg" in diagram and "Under review" in diagram and "resubmit" in diagram
@@ -190,3 +191,29 @@ def test_each_dashboard_runs_a_bounded_number_of_queries(client, in_state, role,
         in_state(state, make_article(author, title=f"Q{n}?"))
     assert count() == small
     assert small <= 25
+
+
+@pytest.mark.django_db
+def test_a_refused_signature_keeps_what_the_reviewer_ticked(client, in_state, reviewers):
+    article = in_state("under_review")
+    invitation = Invitation.objects.get(article=article, status="accepted")
+    client.force_login(invitation.reviewer)
+    response = client.post(
+        reverse("admin:reviewers_invitation_act", args=[invitation.pk, "review"]),
+        {
+            "row_version": invitation.row_version,
+            "recommendation": "approve",
+            "claims_accurate": "on",
+            "comments_to_author": "Fine.",
+            "password": "wrong",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 403 and "nothing was signed" in html
+    assert 'name="claims_accurate" checked' in html and 'name="doses_checked" checked' not in html
+
+
+def test_reference_authors_never_end_in_a_double_stop():
+    from editorial.templatetags.editorial_tags import cut_trailing_stop
+
+    assert cut_trailing_stop("Smith J, et al.") + "." == "Smith J, et al."
