@@ -128,11 +128,16 @@ def _empty_the_test_queue_afterwards():
         connection.default_channel.queue_purge("celery")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_page_caches():
-    """Public pages are cached a few seconds by slug: a test never sees an earlier test's page."""
+def clear_page_caches() -> None:
     from django.core.cache import caches
 
     for name in ("default", "public_pages"):
         caches[name].clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_page_caches():
+    """Public pages are cached a few seconds by slug: a test never sees an earlier test's page."""
+    clear_page_caches()
     yield
+    clear_page_caches()

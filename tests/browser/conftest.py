@@ -6,7 +6,6 @@ The tests skip, saying why, only when that browser is missing: ``make test`` ins
 from pathlib import Path
 
 import pytest
-from django.core.cache import caches
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -54,19 +53,6 @@ def context(browser):
 @pytest.fixture
 def page(context):
     return context.new_page()
-
-
-def clear_page_caches() -> None:
-    for name in ("default", "public_pages"):
-        caches[name].clear()
-
-
-@pytest.fixture(autouse=True)
-def fresh_page_cache():
-    """Transactional tests reuse slugs: a page cached by an earlier test must not be served."""
-    clear_page_caches()
-    yield
-    clear_page_caches()
 
 
 def screenshot(page, name: str) -> Path:

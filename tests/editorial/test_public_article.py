@@ -5,7 +5,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -17,19 +16,6 @@ from reviewers.models import Signature, SignatureMeaning
 from tests.factories import make_article
 
 BANNER = "Educational purpose only • Exercise caution as content is pending human review"
-
-
-def clear_page_caches() -> None:
-    for name in ("default", "public_pages"):
-        caches[name].clear()
-
-
-@pytest.fixture(autouse=True)
-def fresh_page_cache():
-    """Tests reuse slugs: a page cached by an earlier test must not be served to this one."""
-    clear_page_caches()
-    yield
-    clear_page_caches()
 
 
 def url(article: Article) -> str:

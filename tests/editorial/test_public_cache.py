@@ -17,18 +17,6 @@ from editorial import services
 PAGES = ["/", "/editorial-policy/"]
 
 
-def clear_page_caches() -> None:
-    for name in ("default", "public_pages"):
-        caches[name].clear()
-
-
-@pytest.fixture(autouse=True)
-def fresh_page_cache():
-    clear_page_caches()
-    yield
-    clear_page_caches()
-
-
 @pytest.fixture
 def clock(monkeypatch):
     """The cache's clock (expiry set in base, checked in locmem), moved forward by hand."""

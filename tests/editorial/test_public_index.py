@@ -3,25 +3,13 @@
 import re
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from editorial import services
+from tests.conftest import clear_page_caches
 from tests.factories import make_article, make_specialty
-
-
-def clear_page_caches() -> None:
-    for name in ("default", "public_pages"):
-        caches[name].clear()
-
-
-@pytest.fixture(autouse=True)
-def fresh_page_cache():
-    clear_page_caches()
-    yield
-    clear_page_caches()
 
 
 def listed(client, query: str = "") -> list[tuple[str, str]]:
