@@ -139,7 +139,7 @@ def measure_latency(count: int, article, editor) -> dict:
         bare_round_trip.append(time.time() - started)
         bare_one_way.append(ran_at - started)
         ids.append(emit(article, editor, commits))
-        wait_for(lambda event_id=ids[-1]: sent(event_id), timeout=30, every=0.001)
+        wait_for(lambda event_id=ids[-1]: sent(event_id), timeout=30, every=0.02)
     created = dict(Event.objects.filter(pk__in=ids).values_list("pk", "created_at"))
     delivered = dict(
         Notification.objects.filter(event_id__in=ids, channel="email", status="sent").values_list("event_id", "sent_at")

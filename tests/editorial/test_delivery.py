@@ -3,7 +3,9 @@
 import time
 
 import pytest
+from celery import signals
 from celery.contrib.testing.worker import start_worker
+from django import db
 from django.core import mail
 from django.db import transaction
 
@@ -94,8 +96,19 @@ def worker(settings):
     app.conf.task_always_eager = False
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge("celery")
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"):
-        yield
+    # The worker runs in a thread of this process and keeps its database connection between
+    # tasks (CELERY_DB_REUSE_MAX): closed after each task here, or the test database could
+    # not be dropped at the end of the run.
+    signals.task_postrun.connect(close_thread_connections)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"):
+            yield
+    finally:
+        signals.task_postrun.disconnect(close_thread_connections)
+
+
+def close_thread_connections(**kwargs) -> None:
+    db.connections.close_all()
 
 
 @pytest.mark.worker
