@@ -139,6 +139,8 @@ def measure_latency(count: int, article, editor) -> dict:
         bare_round_trip.append(time.time() - started)
         bare_one_way.append(ran_at - started)
         ids.append(emit(article, editor, commits))
+        # Polled every 20 ms: the figures come from the timestamps, not from the polling,
+        # and a tighter loop would take the CPU the worker and PostgreSQL are measured on.
         wait_for(lambda event_id=ids[-1]: sent(event_id), timeout=30, every=0.02)
     created = dict(Event.objects.filter(pk__in=ids).values_list("pk", "created_at"))
     delivered = dict(
@@ -290,9 +292,15 @@ def main() -> None:
             "Latency, one event at a time",
         )
     )
-    ratio = latency["from_row"]["p95"] / latency["bare_round_trip"]["p95"]
+    # The figure is commit → delivered; row → delivered (which adds the rest of the
+    # writing transaction) is printed beside it.
+    bare = latency["bare_round_trip"]["p95"]
+    ratio = latency["from_commit"]["p95"] / bare
     verdict = "met" if ratio <= 2 else "MISSED"
-    print(f"\nTarget: p95 within 2× of the bare round trip: {ratio:.1f}× ({verdict})\n")
+    print(
+        f"\nTarget: commit → e-mail sent, p95 within 2× of the bare round trip's p95: {ratio:.2f}× ({verdict}); "
+        f"from the event row's creation: {latency['from_row']['p95'] / bare:.2f}×\n"
+    )
     print(
         table(
             ["throughput (e-mail over SMTP to a loopback sink)", "value"],

@@ -24,3 +24,4 @@ class EditorialConfig(AppConfig):
         # The quorum needs the board's signatures, which the articles app does not know.
         approval.install_approval_rule(Article)
         audit.connect()
+        audit.reuse_history_managers()

@@ -1,5 +1,7 @@
 """Every history row names who acted and why, whatever the door (request, task, command)."""
 
+from django.apps import apps
+from simple_history.manager import HistoryDescriptor
 from simple_history.signals import pre_create_historical_record
 
 from editorial.exceptions import MissingAuditContext
@@ -23,3 +25,27 @@ def connect() -> None:
     pre_create_historical_record.connect(
         _require_user_and_reason, dispatch_uid="editorial.audit.require_user_and_reason"
     )
+
+
+class _ReusedHistoryManager(HistoryDescriptor):
+    """``Model.history`` without building a new manager class on every access.
+
+    django-simple-history's descriptor calls ``Manager.from_queryset()`` each time
+    ``instance.history`` is read, and every history row written reads it: about 1 ms of
+    Python per row on the project's machine. The class is built once here instead.
+    """
+
+    def __init__(self, descriptor: HistoryDescriptor) -> None:
+        super().__init__(descriptor.model, manager=descriptor.manager_class, queryset=descriptor.queryset_class)
+        self.manager = self.manager_class.from_queryset(self.queryset_class)
+
+    def __get__(self, instance, owner):
+        return self.manager(self.model, instance)
+
+
+def reuse_history_managers() -> None:
+    for model in apps.get_models():
+        name = getattr(model._meta, "simple_history_manager_attribute", None)
+        descriptor = model.__dict__.get(name) if name else None
+        if type(descriptor) is HistoryDescriptor:
+            setattr(model, name, _ReusedHistoryManager(descriptor))
