@@ -4,11 +4,16 @@ A quorum of board signatures on the current version, from members who are not th
 and whose declared competing interests were not ruled disqualifying. An open "reject"
 recommendation blocks approval unless the editor overrides it with a written reason; that
 override is an input of the decision, so it is checked by the approve service, not here.
+
+``Article.valid_signatures`` keeps the count of this rule for the worklists (the editor's
+"ready for decision" at 100,000 articles): the services update it under the article's lock
+when a signature is added, a new version submitted or a competing interest ruled on.
 """
 
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import F
 
 from articles.models import Article
 from reviewers.models import InvitationStatus, Recommendation, Review, Signature, SignatureMeaning
@@ -74,6 +79,19 @@ def _count(article: Article) -> ApprovalStatus:
         ).select_related("invitation__reviewer")
     )
     return status
+
+
+def count_signature(article: Article) -> None:
+    """One more valid signature on the locked article's current version (kept for the worklists)."""
+    Article.objects.filter(pk=article.pk).update(valid_signatures=F("valid_signatures") + 1)
+    article.valid_signatures += 1
+
+
+def recount_signatures(article: Article) -> None:
+    """Count the locked article's valid signatures again (after a competing-interest ruling)."""
+    article.__dict__.pop("_approval_status", None)
+    article.valid_signatures = len(approval_status(article).valid)
+    Article.objects.filter(pk=article.pk).update(valid_signatures=article.valid_signatures)
 
 
 def quorum_reached(article: Article) -> bool:

@@ -873,6 +873,15 @@ class Life:
         gap = rng.uniform(1, 72) if self.fate in RECENT else rng.uniform(1 * DAY, 3 * 365 * DAY)
         start = anchor - timedelta(hours=self.t + gap)
         self.art["row_version"] = self.saves
+        # The services' count of valid board signatures on the current version (no conflicts
+        # are ruled disqualifying here, and the author never reviews).
+        self.art["valid_signatures"] = sum(
+            1
+            for model, values in self.rows
+            if model is Signature
+            and values["review_id"] is not None
+            and values["version_id"] == self.art["current_version_id"]
+        )
 
         def moment(hours):
             return start + timedelta(hours=hours)

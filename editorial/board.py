@@ -10,8 +10,8 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from articles.models import Article, ArticleStatus
+from editorial import approval, permissions, services, signing
 from editorial import invitations as invitation_rows
-from editorial import permissions, services, signing
 from editorial.audit import set_audit_context
 from editorial.exceptions import Ineligible, ReasonRequired, StaleArticle, WrongState
 from editorial.models import EventKind
@@ -107,7 +107,9 @@ def ineligibility(article: Article, reviewers) -> list[str]:
 
 def _lock_invitation(invitation: Invitation) -> Invitation:
     current = (
-        Invitation.objects.select_for_update(of=("self",)).select_related("article", "reviewer").get(pk=invitation.pk)
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("article", "reviewer__reviewer_profile")
+        .get(pk=invitation.pk)
     )
     if invitation.row_version != current.row_version:
         raise StaleArticle(
@@ -224,9 +226,11 @@ def invitation_rule_conflict(*, invitation: Invitation, actor, disqualifying: bo
         permissions.require_invite(actor, current.article)
         if current.conflict != Conflict.DECLARED:
             raise WrongState("This reviewer declared no competing interests to rule on.")
+        article = services._lock(current.article)  # its signature count may change
         current.conflict_disqualifying = disqualifying
         verdict = "disqualifying" if disqualifying else "not disqualifying"
         _save(current, actor=actor, reason=f"Competing interest ruled {verdict}: {reason}")
+        approval.recount_signatures(article)
     return current
 
 
@@ -275,7 +279,10 @@ def review_submit(
         set_audit_context(review, actor=actor, reason=f"Review submitted: {label}")
         review.save()
         if recommendation == Recommendation.APPROVE:
-            signing.sign(article=article, signer=actor, review=review)
+            # current.reviewer is the actor (checked above), with the profile the signature prints.
+            signing.sign(article=article, signer=current.reviewer, review=review)
+            if not current.conflict_disqualifying and current.reviewer_id != article.author_id:
+                approval.count_signature(article)
         current.complete(at=timezone.now())
         _save(current, actor=actor, reason=f"Review completed: {label}")
         still_open = Invitation.objects.filter(

@@ -213,8 +213,7 @@ def editor_panels(user) -> list[Panel]:
             _article_panel(
                 "ready",
                 "Ready for your decision (quorum reached)",
-                # The quorum is counted once (the costly part); the panel's count and rows reuse it.
-                articles.filter(pk__in=list(worklists.ready_for_decision(articles).values_list("pk", flat=True))),
+                worklists.ready_for_decision(articles),
                 _articles_url(stage="ready"),
                 note=lambda a: f"{a.progress['signed']} signatures, round {a.review_round}",
                 empty="No article has its quorum yet.",

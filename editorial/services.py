@@ -141,6 +141,7 @@ def _fire(
         getattr(current, name)(**_transition_arguments(name))
         if name in ("submit", "resubmit"):
             current.current_version = _snapshot_version(current, actor)
+            current.valid_signatures = 0  # a new version: signatures on the last one no longer count
 
         reason = reason or outcome.default_reason
         current.row_version += 1

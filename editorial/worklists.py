@@ -5,7 +5,7 @@ so a panel's count and the list it links to always agree.
 """
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from articles.models import ArticleStatus
@@ -31,24 +31,11 @@ def in_progress(articles: QuerySet) -> QuerySet:
 def ready_for_decision(articles: QuerySet) -> QuerySet:
     """Under review with the quorum of valid signatures on the current version.
 
-    Grouped from the signatures' side: one pass over the signatures of articles under
-    review, rather than a counting subquery for every such article.
+    From the count the services keep (``Article.valid_signatures``, editorial.approval):
+    an index-only scan, where counting the signatures of every article under review took
+    about 100 ms at 100,000 articles.
     """
-    quorate = (
-        Signature.objects.filter(
-            article__status=S.UNDER_REVIEW,
-            version=F("article__current_version"),
-            meaning=SignatureMeaning.MEDICALLY_ACCURATE,
-            review__invitation__status=InvitationStatus.COMPLETED,
-            review__invitation__conflict_disqualifying=False,
-        )
-        .exclude(signer=F("article__author"))
-        .values("article")
-        .annotate(n=Count("pk"))
-        .filter(n__gte=settings.EDITORIAL_APPROVAL_QUORUM)
-        .values("article")
-    )
-    return articles.filter(status=S.UNDER_REVIEW, pk__in=quorate)
+    return articles.filter(status=S.UNDER_REVIEW, valid_signatures__gte=settings.EDITORIAL_APPROVAL_QUORUM)
 
 
 def overdue_reviews(invitations: QuerySet | None = None) -> QuerySet:

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles import content
-from editorial import board, services
+from articles.models import Article
+from editorial import board, services, worklists
 from editorial.approval import approval_status
 from editorial.exceptions import (
     Ineligible,
@@ -260,6 +261,7 @@ def test_a_content_change_voids_earlier_signatures(in_state, author, editor, rev
     article = services.article_resubmit(article=article, actor=author)
     status = approval_status(fresh(article))
     assert len(status.valid) == 0  # the round-1 signatures stay on record but no longer count
+    assert fresh(article).valid_signatures == 0  # the worklists' count agrees
     assert Signature.objects.filter(article=article).count() == 2
     with pytest.raises((NotReady, WrongState)):
         services.article_approve(article=fresh(article), actor=editor, password="pw")
@@ -276,11 +278,16 @@ def test_a_disqualifying_conflict_does_not_count(in_state, editor, reviewers):
     review(first)
     review(second)
     assert approval_status(fresh(article)).quorum_reached
+    ready = worklists.ready_for_decision(Article.objects.all())
+    assert (fresh(article).valid_signatures, list(ready)) == (2, [article])
     board.invitation_rule_conflict(invitation=fresh(second), actor=editor, disqualifying=True, reason="Direct interest")
     status = approval_status(fresh(article))
     assert len(status.valid) == 1 and "disqualifying" in status.explain()
+    assert (fresh(article).valid_signatures, list(ready.all())) == (1, [])
     with pytest.raises(NotReady, match="1 of the 2"):
         services.article_approve(article=fresh(article), actor=editor, password="pw")
+    board.invitation_rule_conflict(invitation=fresh(second), actor=editor, disqualifying=False, reason="Reconsidered")
+    assert (fresh(article).valid_signatures, list(ready.all())) == (2, [article])
 
 
 @pytest.mark.django_db
