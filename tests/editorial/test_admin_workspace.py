@@ -408,3 +408,19 @@ def test_article_pages_run_a_bounded_number_of_queries(client, page, in_state, e
     small = _count_queries(client, reverse(name, args=[short.pk]))
     assert _count_queries(client, reverse(name, args=[long.pk])) == small
     assert small <= 20
+
+
+@pytest.mark.django_db
+def test_the_article_list_pages_hold_the_same_rows_as_plain_slicing(author):
+    from django.core.paginator import Paginator
+
+    from articles.models import Article
+    from editorial.admin import IdsFirstPaginator
+
+    for n in range(7):
+        make_article(author, title=f"Question {n}?")
+    articles = Article.objects.select_related("author").order_by("-updated_at", "-id")
+    ours, django = IdsFirstPaginator(articles, 3, orphans=1), Paginator(articles, 3, orphans=1)
+    assert ours.num_pages == django.num_pages == 2
+    for number in (1, 2):
+        assert list(ours.page(number)) == list(django.page(number))
