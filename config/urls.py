@@ -2,13 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from editorial.views import healthz
+from editorial.views import favicon, healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("editorial.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", favicon),
     path("", include("editorial.public_urls")),
 ]
 

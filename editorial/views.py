@@ -17,7 +17,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import SafeString, mark_safe
@@ -28,6 +29,11 @@ from articles.rendering import render_markdown
 from editorial.selectors import IndexFilters, PublicPage, ReaderStatus, public_index, public_page, reader_status
 
 logger = logging.getLogger(__name__)
+
+
+def favicon(request):
+    """The site's icon, wherever a browser looks for it."""
+    return redirect(static("editorial/favicon.svg"), permanent=True)
 
 
 def healthz(request):

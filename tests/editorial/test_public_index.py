@@ -146,3 +146,9 @@ def test_policy_reads_well_for_a_quorum_of_one(client):
     assert "at least 1 board member has signed" in html
     assert "1 month after their approval" in html
     assert "pending human review" in html, "the default shows articles from submission, with the banner"
+
+
+@pytest.mark.django_db
+def test_the_site_icon_is_where_browsers_look_for_it(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("editorial/favicon.svg")
