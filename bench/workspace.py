@@ -3,8 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_100k python -m bench.workspace
 
 Django's test client, in process (no network, no web server), logged in as a generated
-author, board member, editor and auditor in turn. Each page is opened a few times to warm
-up, then timed ``--runs`` times (median and p95); its queries are counted in one more run.
+author, board member, editor and auditor. Each page is opened a few times to warm up, then
+timed ``--runs`` times (median and p95), in rounds that open every page once each, so that
+a slow moment of the machine falls on all pages alike; queries are counted in one more run.
 The baseline is a stock ``ModelAdmin`` for the same articles on a bench-only admin site
 (bench/stock_admin.py), opened by a superuser, with the same query strings.
 """
@@ -84,22 +85,32 @@ def stock_pages(articles: int) -> list[tuple[str, str]]:
     ]
 
 
-def measure(client, url: str, runs: int, warmup: int) -> dict:
+def measure_all(targets: dict, runs: int, warmup: int) -> dict:
+    """Time every page ``runs`` times, in rounds: each round opens each page once.
+
+    Interleaved, so that a slow moment of a shared machine falls on every page alike, the
+    stock changelist included, rather than on whichever page was being measured then.
+    """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for _ in range(warmup):
-        response = client.get(url)
-        if response.status_code != 200:
-            raise SystemExit(f"{url} answered {response.status_code}")
-    seconds = []
+    for client, url in targets.values():
+        for _ in range(warmup):
+            response = client.get(url)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+    seconds = {key: [] for key in targets}
     for _ in range(runs):
-        started = time.perf_counter()
-        client.get(url)
-        seconds.append(time.perf_counter() - started)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    return {**summary_ms(seconds), "queries": len(queries), "sql": [q["sql"] for q in queries]}
+        for key, (client, url) in targets.items():
+            started = time.perf_counter()
+            client.get(url)
+            seconds[key].append(time.perf_counter() - started)
+    results = {}
+    for key, (client, url) in targets.items():
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        results[key] = {**summary_ms(seconds[key]), "queries": len(queries), "sql": [q["sql"] for q in queries]}
+    return results
 
 
 def main() -> None:
@@ -122,15 +133,19 @@ def main() -> None:
 
     stock_client = Client()
     stock_client.force_login(stock_user)
-    stock = {name: measure(stock_client, url, args.runs, args.warmup) for name, url in stock_pages(articles)}
-    stock_by_kind = {name.split(" ")[0]: result for name, result in stock.items()}
-
-    results, rows, misses = {}, [], []
+    targets = {("stock", name): (stock_client, url) for name, url in stock_pages(articles)}
     for role, user in users.items():
         client = Client()
         client.force_login(user)
-        for name, url in pages_for(role, user):
-            result = measure(client, url, args.runs, args.warmup)
+        targets.update({(role, name): (client, url) for name, url in pages_for(role, user)})
+    measured = measure_all(targets, args.runs, args.warmup)
+    stock = {name: measured[(who, name)] for who, name in targets if who == "stock"}
+    stock_by_kind = {name.split(" ")[0]: result for name, result in stock.items()}
+
+    results, rows, misses = {}, [], []
+    for role in users:
+        for name, url in [(name, targets[(who, name)][1]) for who, name in targets if who == role]:
+            result = measured[(role, name)]
             results[f"{role}: {name}"] = {k: v for k, v in result.items() if k != "sql"}
             # Editors and auditors see every article, as the stock changelist's superuser does.
             same_rows = role in ("editor", "auditor") and ("list" in name or "?" in url)

@@ -421,6 +421,7 @@ def test_the_article_list_pages_hold_the_same_rows_as_plain_slicing(author):
         make_article(author, title=f"Question {n}?")
     articles = Article.objects.select_related("author").order_by("-updated_at", "-id")
     ours, django = IdsFirstPaginator(articles, 3, orphans=1), Paginator(articles, 3, orphans=1)
+    ours.deep = 0  # every page takes the ids-first path here
     assert ours.num_pages == django.num_pages == 2
     for number in (1, 2):
         assert list(ours.page(number)) == list(django.page(number))
