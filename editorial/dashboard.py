@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.db.models import JSONField, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -90,13 +91,17 @@ def author_panels(user) -> list[Panel]:
         _articles_url(status__exact=S.CHANGES_REQUESTED, mine="1"),
         empty="No article waits for your changes.",
     )
-    letters = {}
-    for event in Event.objects.filter(article_id__in=[i.pk for i in returned.items], kind=EventKind.DECISION).order_by(
-        "created_at"
-    ):
-        letters[event.article_id] = event.payload.get("letter") or event.payload.get("reason", "")
+    # Each article's latest decision only: one subquery per shown row, however many decisions
+    # (and rounds) an article has been through.
+    latest = Event.objects.filter(article=OuterRef("pk"), kind=EventKind.DECISION).order_by("-created_at", "-id")
+    decisions = dict(
+        Article.objects.filter(pk__in=[item.pk for item in returned.items])
+        .annotate(decision=Subquery(latest.values("payload")[:1], output_field=JSONField()))
+        .values_list("pk", "decision")
+    )
     for item in returned.items:
-        letter = letters.get(item.pk, "")
+        payload = decisions.get(item.pk) or {}
+        letter = payload.get("letter") or payload.get("reason", "")
         item.note = (letter[:220] + "…") if len(letter) > 220 else letter
     return [
         returned,

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from articles.models import Article
-from editorial import services
+from editorial import board, services
 from editorial.models import TransitionRecord
 from reviewers.models import Invitation
 from tests.conftest import review_round
@@ -348,6 +348,20 @@ def test_author_dashboard_shows_returned_articles_with_their_letter(client, in_s
     assert "Add doses." in html  # the decision letter, right there
     assert "Your drafts" in html and "My draft?" in html
     assert "Ready for your decision" not in html  # no editor panels for an author
+
+
+@pytest.mark.django_db
+def test_author_dashboard_shows_the_latest_letter_of_each_returned_article(client, in_state, author, editor, reviewers):
+    article = in_state("changes_requested", make_article(author, title="Returned twice?"))
+    article = services.article_resubmit(article=article, actor=author)  # re-invites both reviewers
+    for invitation in Invitation.objects.filter(article=article, review_round=2):
+        accepted = board.invitation_accept(invitation=invitation, actor=invitation.reviewer, conflict="none")
+        board.review_submit(invitation=accepted, actor=accepted.reviewer, recommendation="minor_revisions")
+    article = Article.objects.get(pk=article.pk)
+    services.article_request_changes(article=article, actor=editor, reason="Now cite the 2026 guideline.")
+    client.force_login(author)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Now cite the 2026 guideline." in html and "Add doses." not in html
 
 
 @pytest.mark.django_db
