@@ -347,6 +347,9 @@ class ArticleAdmin(ReadOnlyHistoryAdmin):
             messages.warning(request, f"Nothing in the text cites reference {numbers}.")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id and request.method == "GET" and str(object_id).isdigit():
+            # Where the notifications about the article lead: opening it reads them.
+            notifications.mark_read_about(request.user, int(object_id))
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except EditorialError as error:

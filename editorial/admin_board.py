@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from articles.diff import diff_versions
 from articles.rendering import render_markdown
-from editorial import board, permissions
+from editorial import board, notifications, permissions
 from editorial.admin_base import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 from editorial.audit import set_audit_context
 from editorial.exceptions import EditorialError
@@ -63,6 +63,8 @@ class InvitationAdmin(ReadOnlyAdmin):
         invitation = self.get_object(request, object_id)
         if invitation is None:
             raise Http404("No such invitation.")
+        if request.method == "GET":  # where an invitation's notifications lead: opening it reads them
+            notifications.mark_read_about(request.user, invitation.article_id)
         return self.render_invitation(request, invitation)
 
     def render_invitation(self, request, invitation, *, error=None, status=200, posted=None):

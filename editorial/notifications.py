@@ -422,6 +422,12 @@ def mark_read(user, notification_ids=None) -> int:
     return unread.update(read_at=timezone.now())
 
 
+def mark_read_about(user, article_id: int) -> int:
+    """Opening an article's or an invitation's page reads the user's entries about that article."""
+    unread = Notification.objects.filter(recipient=user, channel=INBOX, read_at__isnull=True)
+    return unread.filter(event__article_id=article_id).update(read_at=timezone.now())
+
+
 # --- Preferences ---------------------------------------------------------------------------------
 
 #: The kinds of event each role hears about (the preferences page offers these).

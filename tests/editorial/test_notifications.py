@@ -47,6 +47,24 @@ def test_inbox_page_shows_unread_counts_and_marks_read(client, author, editor):
 
 
 @pytest.mark.django_db
+def test_opening_the_page_a_notification_leads_to_reads_it(client, in_state, author, editor, reviewers):
+    article = in_state("submitted")
+    other = in_state("submitted", make_article(author, title="Another question?"))
+    invitations = board.invitation_create(article=article, actor=editor, reviewers=reviewers[:1])
+    board.invitation_create(article=other, actor=editor, reviewers=reviewers[:1])
+    deliver_all()
+    reviewer = reviewers[0]
+    assert notifications.unread_count(reviewer) == 2
+    client.force_login(reviewer)
+    client.get(reverse("admin:reviewers_invitation_change", args=[invitations[0].pk]))
+    assert notifications.unread_count(reviewer) == 1  # the other article's invitation stays unread
+    assert notifications.unread_count(editor) == 2  # each person reads their own
+    client.force_login(editor)
+    client.get(reverse("admin:articles_article_change", args=[article.pk]))
+    assert notifications.unread_count(editor) == 1
+
+
+@pytest.mark.django_db
 def test_a_digest_preference_holds_the_email_for_one_daily_message(client, author, editor):
     client.force_login(editor)
     client.post(
