@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import models
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -170,16 +171,12 @@ class IdsFirstPaginator(Paginator):
 
     deep = 1000  # rows skipped from which the ids come first
 
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        if bottom < self.deep:
-            return super().page(number)
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        return self._get_page(list(self.object_list.filter(pk__in=ids)), number, self)
+    def _get_page(self, object_list, number, paginator):
+        """Given the page's slice of the list (Django's page() cuts it): its rows, by id when deep."""
+        if isinstance(object_list, QuerySet) and object_list.query.low_mark >= self.deep:
+            ids = list(object_list.values_list("pk", flat=True))
+            object_list = list(self.object_list.filter(pk__in=ids))
+        return super()._get_page(object_list, number, paginator)
 
 
 @admin.register(Article)

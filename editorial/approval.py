@@ -81,8 +81,14 @@ def _count(article: Article) -> ApprovalStatus:
     return status
 
 
-def count_signature(article: Article) -> None:
-    """One more valid signature on the locked article's current version (kept for the worklists)."""
+def count_signature(article: Article, invitation) -> None:
+    """A board member of ``invitation`` signed the locked article's current version.
+
+    Counted for the worklists when the rule counts it: not the author, no disqualifying
+    competing interest (the invitation is being completed with the review).
+    """
+    if invitation.conflict_disqualifying or invitation.reviewer_id == article.author_id:
+        return
     Article.objects.filter(pk=article.pk).update(valid_signatures=F("valid_signatures") + 1)
     article.valid_signatures += 1
 

@@ -281,8 +281,7 @@ def review_submit(
         if recommendation == Recommendation.APPROVE:
             # current.reviewer is the actor (checked above), with the profile the signature prints.
             signing.sign(article=article, signer=current.reviewer, review=review)
-            if not current.conflict_disqualifying and current.reviewer_id != article.author_id:
-                approval.count_signature(article)
+            approval.count_signature(article, current)
         current.complete(at=timezone.now())
         _save(current, actor=actor, reason=f"Review completed: {label}")
         still_open = Invitation.objects.filter(
