@@ -47,7 +47,7 @@ class ArticleStatus(models.TextChoices):
 
 S = ArticleStatus
 
-#: States in which the content may be edited (by whom is decided in editorial.permissions).
+#: States in which the content may be edited (by whom is decided in editorial.workflow.permissions).
 EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 
 
@@ -110,7 +110,7 @@ class Article(ConcurrentTransitionMixin, models.Model):
     )
 
     # The row version is a concurrency token and the signature count is derived from the
-    # signatures (editorial.approval has the rule): history repeats neither.
+    # signatures (editorial.workflow.approval has the rule): history repeats neither.
     history = audit_history(excluded_fields=["row_version", "valid_signatures"])
 
     class Meta:

@@ -6,7 +6,7 @@ Everything runs here: a redis-server of the benchmark's own on a spare loopback 
 broker, and a result backend for the bare task only), and one real Celery worker process
 (``celery -A config worker``, pool solo unless --pool says otherwise) with bench/settings.py.
 
-Events are written as the services write them: ``editorial.outbox.record_event`` inside a
+Events are written as the services write them: ``editorial.workflow.events.record_event`` inside a
 transaction, handed to Celery after commit; each is a decision for one generated author, so
 one inbox entry and one e-mail. The worker delivers them with the app's own task.
 
@@ -92,7 +92,7 @@ def emit(article, actor, commits: list) -> int:
     from django.db import transaction
 
     from editorial.models import EventKind
-    from editorial.outbox import record_event
+    from editorial.workflow.events import record_event
 
     with transaction.atomic():
         # Registered first, so it runs first after COMMIT, before the outbox's hand-over.

@@ -2,7 +2,7 @@
 """Measure the public article page: cached, uncached, and a trivial Django view for scale.
 
 One gunicorn, started here on a loopback port with production settings fit for a local
-measurement (DEBUG off, no HTTPS redirect, ALLOWED_HOSTS=127.0.0.1, the benchmark views on),
+measurement (DEBUG off, no HTTPS redirect, ALLOWED_HOSTS=127.0.0.1, the benchmark views routed by bench/public_urls.py),
 over a fresh SQLite database seeded with the demo data, or over DATABASE_URL if it is set.
 Each target is loaded with wrk (Debian package ``wrk``) for the same time, in the same run;
 without wrk a small threaded Python load generator stands in, and the output says so.
@@ -98,13 +98,12 @@ def environment(var_dir: Path) -> dict:
     """Production settings, made to run on this machine without HTTPS or secrets."""
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SETTINGS_MODULE="bench.public_settings",
         SECRET_KEY="bench-only-" + secrets.token_hex(16),
         DEBUG="0",
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
         SECURE_HSTS_SECONDS="0",
-        EDITORIAL_BENCH_VIEWS="1",
         VAR_DIR=str(var_dir),
         DEMO_PASSWORD=secrets.token_urlsafe(12),
         LOG_LEVEL="WARNING",

@@ -78,7 +78,7 @@ def set_passwords(users) -> None:
 
 
 def make_drafts(author, count: int) -> list:
-    from editorial import services
+    from editorial.workflow import services
 
     fields = {
         "title": "How is benchmark-induced fatigue treated in adults?",
@@ -97,7 +97,7 @@ def fresh(user):
 
 def run_cycle(meter: Meter, draft, author, editor, reviewers) -> None:
     from articles.models import Article
-    from editorial import board, services
+    from editorial.workflow import board, services
 
     with meter.measure("submit"):
         article = services.article_submit(article=draft, actor=fresh(author))

@@ -47,7 +47,7 @@ def history_article(role: str, user):
     """The article whose history page a role opens: the one with the longest history it may see."""
     from django.db.models import Count
 
-    from editorial import permissions
+    from editorial.workflow import permissions
 
     visible = permissions.visible_articles(user)
     if role in ("editor", "auditor"):
@@ -56,7 +56,7 @@ def history_article(role: str, user):
 
 
 def pages_for(role: str, user) -> list[tuple[str, str]]:
-    from editorial import permissions
+    from editorial.workflow import permissions
 
     visible = permissions.visible_articles(user).count()
     last = max(1, -(-visible // PER_PAGE))

@@ -6,7 +6,7 @@ class WorkspaceAdminConfig(admin_apps.AdminConfig):
     """The Django admin, with the editorial workspace as its default site."""
 
     default = False
-    default_site = "editorial.admin_site.WorkspaceSite"
+    default_site = "editorial.workspace.site.WorkspaceSite"
 
 
 class EditorialConfig(AppConfig):
@@ -15,7 +15,7 @@ class EditorialConfig(AppConfig):
 
     def ready(self) -> None:
         from articles.models import Article
-        from editorial import approval, audit, permissions
+        from editorial.workflow import approval, audit, permissions
 
         # The machine's own permission hook asks the one policy, so that
         # ``get_available_user_status_transitions`` and ``has_transition_perm`` agree

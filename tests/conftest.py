@@ -3,8 +3,8 @@ import contextlib
 import pytest
 
 from articles.models import Article
-from editorial import board, services
-from editorial.permissions import Role
+from editorial.workflow import board, services
+from editorial.workflow.permissions import Role
 from reviewers.models import Invitation
 from tests.factories import UserFactory, make_article, make_board_member
 

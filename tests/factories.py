@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from articles.models import Article, Reference, Specialty
-from editorial import services
+from editorial.workflow import services
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -27,8 +27,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def make_specialty(name: str, slug: str) -> Specialty:
-    from editorial.audit import set_audit_context
-    from editorial.system import system_user
+    from editorial.workflow.audit import set_audit_context
+    from editorial.workflow.system import system_user
 
     specialty = Specialty(name=name, slug=slug)
     set_audit_context(specialty, actor=system_user(), reason="Test specialty")
@@ -54,8 +54,8 @@ def reference(article, **kwargs) -> Reference:
 
 
 def make_board_member(username: str, printed_name: str, credentials: str, specialties=()):
-    from editorial.audit import set_audit_context
-    from editorial.permissions import Role
+    from editorial.workflow.audit import set_audit_context
+    from editorial.workflow.permissions import Role
     from reviewers.models import ReviewerProfile
 
     user = UserFactory(username=username, roles=[Role.BOARD])

@@ -212,8 +212,6 @@ EDITORIAL_PUBLIC_FROM = env.str("EDITORIAL_PUBLIC_FROM", default="submitted")
 # Seconds a public page is served from the cache to anonymous readers (0: never cached). A
 # status change reaches readers within this time.
 EDITORIAL_PUBLIC_CACHE_SECONDS = env.int("EDITORIAL_PUBLIC_CACHE_SECONDS", default=5)
-# The benchmark's views (/bench/...): bench/public_page.py sets it; never on by default.
-EDITORIAL_BENCH_VIEWS = env.bool("EDITORIAL_BENCH_VIEWS", default=False)
 # Months after approval at which an article falls due for re-review.
 EDITORIAL_REREVIEW_MONTHS = env.int("EDITORIAL_REREVIEW_MONTHS", default=12)
 # Days a board member has to answer an invitation, and to return the review once accepted.

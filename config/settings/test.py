@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, env
+from .base import CELERY_BROKER_URL, INSTALLED_APPS, env
 
 DEBUG = False
 SECRET_KEY = "test-only-key"  # noqa: S105 - the test run only
@@ -15,6 +15,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if "EMAIL_URL" not in env.ENVIRON:  # a worker process started by a fault test passes its own
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL = "http://testserver"
+# The benchmark app: its data generator and views are tested with the product.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="editorial-test-static-"))
 
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -1,0 +1,1 @@
+"""The demo board and articles that ``seed_demo`` plays through the services."""

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from editorial.append_only import protect, unprotect
+from editorial.workflow.append_only import protect, unprotect
 
 TABLES = (
     "articles_historicalarticle",

@@ -5,8 +5,8 @@ Screenshots of every state at desktop and phone widths go to test-artifacts/scre
 
 import pytest
 
-from editorial import services
 from editorial.demo.content import HIP
+from editorial.workflow import services
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 from tests.factories import make_article
 

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from articles.models import Article
+from editorial.notifications import delivery
 from tests.browser.conftest import screenshot
 from tests.factories import UserFactory, make_board_member
 
@@ -19,7 +20,7 @@ TITLE = "How should acute gout flares be treated?"
 
 @pytest.fixture
 def board(db):
-    from editorial.permissions import Role
+    from editorial.workflow.permissions import Role
 
     people = {
         "author": UserFactory(username="author", first_name="Alex", last_name="Morgan", roles=[Role.AUTHOR]),
@@ -108,11 +109,11 @@ def test_the_round_trip_through_the_workspace(page, live_server, board):
     assert Article.objects.get(title=TITLE).status == "approved"
 
     # The worker's part, done here in-process: deliver what the outbox holds.
-    from editorial import notifications
+
     from editorial.models import Event
 
     for event in Event.objects.filter(status="pending"):
-        notifications.deliver(event.pk)
+        delivery.deliver(event.pk)
 
     # The author reads the decision letter; the auditor reads the history.
     log_in(page, live_server, "author")

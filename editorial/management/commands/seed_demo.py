@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from articles.models import Article, Specialty
-from editorial import board, invitations, services
-from editorial.audit import set_audit_context
 from editorial.demo.content import ARTICLES, BOARD, SPECIALTIES, USERS
+from editorial.workflow import board, invitations, services
+from editorial.workflow.audit import set_audit_context
 from reviewers.models import Invitation, ReviewerProfile
 
 User = get_user_model()

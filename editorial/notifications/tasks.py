@@ -1,0 +1,68 @@
+"""Thin Celery tasks: load by id, call the code that owns the work.
+
+Every task is registered under an explicit name, the one it had before the code moved here
+(``editorial.tasks.*``): messages already queued and the beat schedule name tasks by these
+strings, so the names must not follow the module's path. ``editorial/tasks.py`` imports this
+module so that Celery's autodiscovery finds the tasks.
+"""
+
+import random
+
+from celery import shared_task
+from django.conf import settings
+
+from editorial.notifications import delivery, digests, outbox, reminders
+from editorial.workflow.events import DELIVER_EVENT_TASK
+
+
+def backoff(retries: int) -> float:
+    """Seconds to wait before retry number ``retries`` (0-based): exponential, jittered ±20 %.
+
+    Capped at ``EDITORIAL_RETRY_MAX_SECONDS``, well below the broker's visibility timeout.
+    """
+    base = settings.EDITORIAL_RETRY_BASE_SECONDS
+    return min(base * 2**retries, settings.EDITORIAL_RETRY_MAX_SECONDS) * random.uniform(0.8, 1.2)
+
+
+@shared_task(name=DELIVER_EVENT_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def deliver_event(self, event_id: int) -> None:
+    try:
+        delivery.deliver(event_id)
+    except delivery.DeliveryIncomplete as exc:
+        if self.request.retries >= settings.EDITORIAL_DELIVERY_MAX_RETRIES:
+            delivery.give_up(event_id)
+            return
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(
+    name="editorial.tasks.deliver_digest", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
+)
+def deliver_digest(self, digest_id: int) -> None:
+    try:
+        digests.deliver_digest(digest_id)
+    except delivery.DeliveryIncomplete as exc:
+        if self.request.retries < settings.EDITORIAL_DELIVERY_MAX_RETRIES:
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(name="editorial.tasks.requeue_pending_events")
+def requeue_pending_events() -> int:
+    return outbox.requeue_pending_events()
+
+
+@shared_task(name="editorial.tasks.send_digests")
+def send_digests() -> int:
+    waiting = digests.collect_digests()
+    for digest_id in waiting:
+        deliver_digest.apply_async(args=[digest_id], retry=True)
+    return len(waiting)
+
+
+@shared_task(name="editorial.tasks.run_reminders")
+def run_reminders() -> dict:
+    return {
+        "expired": reminders.expire_unanswered(),
+        "reminded": reminders.remind_reviews(),
+        "rereviews": reminders.rereviews_due(),
+    }

@@ -1,0 +1,57 @@
+"""An article's history compared version by version: what changed, field by field."""
+
+from articles.diff import reference_lines, word_diff
+from articles.models import Article, Reference
+
+#: Fields of an article's history compared field by field, with the long ones diffed by word.
+COMPARED = [
+    ("title", "Clinical question"), ("slug", "Slug"), ("specialty", "Specialty"), ("summary", "Summary"),
+    ("body", "Text for clinicians"), ("patient_body", "Text for patients"), ("status", "Status"),
+    ("review_round", "Review round"), ("last_approved_at", "Last reviewed"), ("review_due_at", "Next review due"),
+]  # fmt: skip
+WORD_DIFFED = {"title", "summary", "body", "patient_body"}
+
+
+def references_as_of(article_id: int, before=None) -> list[dict]:
+    """The article's reference list as it stood just before ``before`` (now, if None)."""
+    rows = Reference.history.filter(article_id=article_id)
+    if before is not None:
+        rows = rows.filter(history_date__lt=before)
+    latest = {}
+    for row in rows.order_by("history_date", "history_id"):
+        latest[row.id] = row
+    alive = [row for row in latest.values() if row.history_type != "-"]
+    return [
+        {field: getattr(row, field) for field in ("authors", "title", "source", "year", "doi", "pmid", "url")}
+        for row in sorted(alive, key=lambda row: (row.position, row.id))
+    ]
+
+
+def compare_history(article: Article, older, newer) -> list[dict]:
+    """Each field that differs between two history rows, with a word diff for the texts."""
+    changes = []
+    for field, label in COMPARED:
+        attname = "specialty_id" if field == "specialty" else field
+        before, after = getattr(older, attname), getattr(newer, attname)
+        if before == after:
+            continue
+        if field in WORD_DIFFED:
+            changes.append({"label": label, "html": word_diff(before or "", after or "")})
+        else:
+            changes.append({"label": label, "before": before, "after": after})
+    # A version owns the reference edits saved with it or after it, up to the next version.
+    old_refs = reference_lines(references_as_of(article.pk, _next_version_date(article, older)))
+    new_refs = reference_lines(references_as_of(article.pk, _next_version_date(article, newer)))
+    if old_refs != new_refs:
+        changes.append({"label": "References", "html": word_diff(old_refs, new_refs)})
+    return changes
+
+
+def _next_version_date(article: Article, row):
+    following = (
+        article.history.filter(history_date__gt=row.history_date)
+        .order_by("history_date", "history_id")
+        .values_list("history_date", flat=True)
+        .first()
+    )
+    return following

@@ -1,0 +1,244 @@
+"""Reads shared by the public pages and the API."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db.models import CharField, F, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, Lower
+
+from articles import content
+from articles.models import Article, ArticleStatus, Specialty
+from reviewers.models import (
+    Signature,
+    SignatureMeaning,
+)
+
+S = ArticleStatus
+
+#: Statuses in which readers see the article itself, by the EDITORIAL_PUBLIC_FROM setting.
+PUBLIC_STATUSES = {
+    "submitted": {S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.RETRACTED},
+    "approved": {S.APPROVED, S.RETRACTED},
+}
+
+#: Never public, whatever was approved before.
+NEVER_PUBLIC = {S.WITHDRAWN, S.REJECTED}
+
+
+def public_articles() -> QuerySet:
+    """Articles readers may open: by status, or because an approved version exists."""
+    statuses = PUBLIC_STATUSES.get(settings.EDITORIAL_PUBLIC_FROM, PUBLIC_STATUSES["approved"])
+    return Article.objects.filter(
+        Q(status__in=statuses) | (Q(published_version__isnull=False) & ~Q(status__in=NEVER_PUBLIC))
+    )
+
+
+# --- The public pages ---------------------------------------------------------------------
+
+
+class ReaderStatus:
+    """The status readers are told: four words, whatever the workflow's finer states."""
+
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    APPROVED = "approved"
+    RETRACTED = "retracted"
+
+    LABELS = {SUBMITTED: "Submitted", UNDER_REVIEW: "Under review", APPROVED: "Approved", RETRACTED: "Retracted"}
+
+
+def reader_status(article: Article) -> str:
+    """What readers are told about a public article.
+
+    An approved article whose update is in review still reads as approved (readers see the
+    approved version); changes requested reads as under review: the board is still on it.
+    """
+    if article.status == S.RETRACTED:
+        return ReaderStatus.RETRACTED
+    if article.status == S.APPROVED or article.published_version_id:
+        return ReaderStatus.APPROVED
+    if article.status == S.SUBMITTED:
+        return ReaderStatus.SUBMITTED
+    return ReaderStatus.UNDER_REVIEW
+
+
+def _reader_status_rule(status: str) -> Q | None:
+    """The database's version of ``reader_status``: articles readers are told are ``status``."""
+    published = Q(published_version__isnull=False)
+    return {
+        ReaderStatus.RETRACTED: Q(status=S.RETRACTED),
+        ReaderStatus.APPROVED: Q(status=S.APPROVED) | (published & ~Q(status=S.RETRACTED)),
+        ReaderStatus.SUBMITTED: Q(status=S.SUBMITTED) & ~published,
+        ReaderStatus.UNDER_REVIEW: Q(status__in=[S.UNDER_REVIEW, S.CHANGES_REQUESTED]) & ~published,
+    }.get(status)
+
+
+@dataclass(frozen=True)
+class PublicReference:
+    """A numbered reference as readers see it; only safe addresses become links."""
+
+    number: int
+    title: str
+    authors: str = ""
+    source: str = ""
+    year: int | None = None
+    doi: str = ""
+    pmid: str = ""
+    url: str = ""
+
+    @classmethod
+    def from_content(cls, number: int, data: dict) -> "PublicReference":
+        values = {name: data.get(name) or ("" if name != "year" else None) for name in content.REFERENCE_FIELDS}
+        return cls(number=number, **{name: value if name == "year" else str(value) for name, value in values.items()})
+
+    @property
+    def doi_url(self) -> str:
+        doi = self.doi.strip()
+        return f"https://doi.org/{quote(doi, safe='/')}" if doi else ""
+
+    @property
+    def pubmed_url(self) -> str:
+        pmid = self.pmid.strip()
+        return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid.isascii() and pmid.isdigit() else ""
+
+    @property
+    def link(self) -> str:
+        """The URL, if it is a web address: nothing else is ever put in a page's href."""
+        return self.url if self.url.lower().startswith(("https://", "http://")) else ""
+
+
+@dataclass
+class PublicPage:
+    """Everything an article's public page shows, from the version readers may see."""
+
+    article: Article
+    status: str
+    title: str
+    summary: str = ""
+    body: str = ""
+    patient_body: str = ""
+    specialty: str = ""
+    references: tuple[PublicReference, ...] = ()
+    signers: tuple[Signature, ...] = ()
+    last_updated: datetime | None = None
+    update_in_review: bool = False
+
+    @property
+    def status_label(self) -> str:
+        return ReaderStatus.LABELS[self.status]
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (ReaderStatus.SUBMITTED, ReaderStatus.UNDER_REVIEW)
+
+    @property
+    def last_reviewed(self) -> datetime | None:
+        return self.article.last_approved_at if self.status == ReaderStatus.APPROVED else None
+
+    @property
+    def next_review_due(self) -> datetime | None:
+        return self.article.review_due_at if self.status == ReaderStatus.APPROVED else None
+
+
+def public_page(slug: str) -> PublicPage | None:
+    """The page readers get for ``slug``, or None if it is not theirs to see.
+
+    Once an article has been approved, readers get exactly the version the board signed
+    (``published_version``), also while an update is in review; before, the live text.
+    At most three queries, whatever the number of references or signers.
+    """
+    article = public_articles().select_related("specialty", "published_version").filter(slug=slug).first()
+    if article is None:
+        return None
+    status = reader_status(article)
+    version = article.published_version
+    if version is not None:
+        data = version.content
+        page = PublicPage(
+            article=article,
+            status=status,
+            title=data.get("title") or article.title,
+            summary=data.get("summary", ""),
+            body=data.get("body", ""),
+            patient_body=data.get("patient_body", ""),
+            specialty=data.get("specialty", ""),
+            references=tuple(
+                PublicReference.from_content(number, ref)
+                for number, ref in enumerate(data.get("references", []), start=1)
+            ),
+            last_updated=version.created_at,
+            update_in_review=status == ReaderStatus.APPROVED and article.status != S.APPROVED,
+        )
+    else:
+        page = PublicPage(
+            article=article,
+            status=status,
+            title=article.title,
+            summary=article.summary,
+            body=article.body,
+            patient_body=article.patient_body,
+            specialty=article.specialty.name if article.specialty_id else "",
+            references=tuple(
+                PublicReference.from_content(number, ref.as_content())
+                for number, ref in enumerate(article.references.all(), start=1)
+            ),
+            last_updated=article.content_updated_at,
+        )
+    if status == ReaderStatus.APPROVED and version is not None:
+        page.signers = tuple(
+            Signature.objects.filter(version_id=version.pk, meaning=SignatureMeaning.MEDICALLY_ACCURATE).order_by(
+                "signed_at", "id"
+            )
+        )
+    return page
+
+
+@dataclass(frozen=True)
+class IndexFilters:
+    q: str = ""
+    specialty: str = ""
+    status: str = ""
+
+
+def _published(key: str) -> KeyTextTransform:
+    """A text field of the approved version's content (NULL where there is none)."""
+    return KeyTextTransform(key, "published_version__content")
+
+
+def public_index(filters: IndexFilters) -> QuerySet:
+    """Public articles for the index, as readers see them, searchable and filterable.
+
+    Titles, summaries and specialties come from the approved version where there is one,
+    so a search never finds the words of an update that is still in review.
+    """
+    published = Q(published_version__isnull=False)
+    articles = (
+        public_articles()
+        .annotate(
+            shown_title=Coalesce(_published("title"), F("title"), output_field=CharField()),
+            shown_summary=Coalesce(_published("summary"), F("summary"), output_field=CharField()),
+            shown_specialty=Coalesce(_published("specialty"), F("specialty__name"), output_field=CharField()),
+        )
+        .only("slug", "status", "published_version_id", "content_updated_at")
+    )
+    if filters.q:
+        articles = articles.filter(
+            (published & Q(published_version__content__title__icontains=filters.q))
+            | (~published & Q(title__icontains=filters.q))
+        )
+    if filters.specialty:
+        # An approved version names its specialty as it was then: match it by name.
+        name = Specialty.objects.filter(slug=filters.specialty).values_list("name", flat=True).first()
+        if name is None:
+            return articles.none()
+        articles = articles.filter(
+            (published & Q(published_version__content__specialty=name))
+            | (~published & Q(specialty__slug=filters.specialty))
+        )
+    if filters.status:
+        rule = _reader_status_rule(filters.status)
+        articles = articles.filter(rule) if rule is not None else articles.none()
+    return articles.order_by(Lower("shown_title"), "pk")

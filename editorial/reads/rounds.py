@@ -1,0 +1,89 @@
+"""What the workspace shows of the board's work: suggestions, rounds, letters, its history."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from articles.models import Article
+from editorial.models import Event, EventKind
+from editorial.workflow import permissions
+from editorial.workflow.permissions import Role
+from reviewers.models import OPEN_OR_DONE, Conflict, Invitation, InvitationStatus, ReviewerProfile, Signature
+
+
+@dataclass
+class Suggestion:
+    profile: ReviewerProfile
+    specialty_match: bool
+    load: int
+
+    @property
+    def at_capacity(self) -> bool:
+        return self.load >= self.profile.max_active_reviews
+
+
+def suggest_reviewers(article: Article) -> list[Suggestion]:
+    """Active board members who may review this round: specialty match first, then the least busy.
+
+    Leaves out the author, anyone who declared competing interests on this article and anyone
+    already invited to this round. Two queries, whatever the size of the board.
+    """
+    declared = Invitation.objects.filter(article=article, conflict=Conflict.DECLARED).values("reviewer_id")
+    in_round = Invitation.objects.filter(
+        article=article, review_round=article.review_round, status__in=OPEN_OR_DONE
+    ).values("reviewer_id")
+    matches = ReviewerProfile.specialties.through.objects.filter(
+        reviewerprofile_id=OuterRef("pk"), specialty_id=article.specialty_id
+    )
+    profiles = (
+        ReviewerProfile.objects.filter(is_active=True, user__is_active=True, user__groups__name=Role.BOARD)
+        .exclude(user_id=article.author_id)
+        .exclude(user_id__in=declared)
+        .exclude(user_id__in=in_round)
+        .select_related("user")
+        .prefetch_related("specialties")
+        .annotate(
+            match=Exists(matches),
+            load=Count(
+                "user__review_invitations",
+                filter=Q(user__review_invitations__status__in=[InvitationStatus.INVITED, InvitationStatus.ACCEPTED]),
+                distinct=True,
+            ),
+        )
+        .order_by("-match", "load", "printed_name")
+    )
+    return [Suggestion(profile=p, specialty_match=p.match, load=p.load) for p in profiles]
+
+
+def round_invitations(article: Article, review_round: int | None = None) -> list[Invitation]:
+    """One round's invitations with their reviews and signatures, in one query."""
+    return list(
+        Invitation.objects.filter(article=article, review_round=review_round or article.review_round)
+        .select_related("reviewer__reviewer_profile", "review__signature", "review__version")
+        .order_by("invited_at", "id")
+    )
+
+
+def decision_letters(article: Article) -> list[Event]:
+    """The decision letters sent to the author, newest first (as sent: kept in the event)."""
+    return list(Event.objects.filter(article=article, kind=EventKind.DECISION).order_by("-created_at", "-id"))
+
+
+def board_history(user, article: Article) -> dict:
+    """The board's steps on an article, as far as this user may see them.
+
+    Editors and auditors see every invitation's history and every signature; a board member
+    sees their own; the author sees none of it (reviewers stay anonymous to authors).
+    """
+    steps = Invitation.history.filter(article_id=article.pk).select_related("history_user", "reviewer")
+    signatures = Signature.objects.filter(article=article).select_related("version")
+    if not permissions.sees_every_article(user):
+        if not permissions.has_role(user, Role.BOARD):
+            return {"board_steps": [], "signatures": [], "shows_board": False}
+        steps = steps.filter(reviewer_id=user.pk)
+        signatures = signatures.filter(signer=user)
+    return {
+        "board_steps": list(steps.order_by("history_date", "history_id")[:500]),
+        "signatures": list(signatures.order_by("signed_at", "id")),
+        "shows_board": True,
+    }

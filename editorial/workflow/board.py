@@ -1,0 +1,299 @@
+"""Services of the Medical Advisory Board: invitations, competing interests, reviews.
+
+Like ``editorial.workflow.services``: each checks the policy, takes row locks, writes history with
+the acting user and a reason, and records its events, all in one transaction.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from articles.models import Article, ArticleStatus
+from editorial.models import EventKind
+from editorial.workflow import approval, permissions, services, signing
+from editorial.workflow import invitations as invitation_rows
+from editorial.workflow.audit import set_audit_context
+from editorial.workflow.events import record_event
+from editorial.workflow.exceptions import Ineligible, ReasonRequired, StaleArticle, WrongState
+from editorial.workflow.permissions import Role
+from editorial.workflow.system import system_user
+from reviewers.models import (
+    CHECKLIST,
+    OPEN_OR_DONE,
+    Conflict,
+    Invitation,
+    InvitationStatus,
+    Recommendation,
+    Review,
+)
+
+User = get_user_model()
+
+
+# --- Invitations ------------------------------------------------------------------------------
+
+
+def invitation_create(
+    *, article: Article, actor, reviewers, respond_by=None, due_at=None, reason: str = ""
+) -> list[Invitation]:
+    """Invite board members to the article's current round (editors, not on their own article)."""
+    reviewers = list(reviewers)
+    if not reviewers:
+        raise Ineligible("Choose at least one board member to invite.")
+    default_respond, default_due = invitation_rows.default_dates()
+    respond_by, due_at = respond_by or default_respond, due_at or default_due
+    if respond_by <= timezone.now():
+        raise Ineligible("The respond-by date must be in the future.")
+    if due_at <= respond_by:
+        raise Ineligible("The review due date must come after the respond-by date.")
+    with transaction.atomic():
+        current = services._lock(article)
+        permissions.require_invite(actor, current)
+        if current.status not in (ArticleStatus.SUBMITTED, ArticleStatus.UNDER_REVIEW):
+            raise WrongState(
+                f"The article is {current.get_status_display().lower()}: reviewers can be invited only "
+                "while it is submitted or under review."
+            )
+        refusals = ineligibility(current, reviewers)
+        if refusals:
+            raise Ineligible(" ".join(refusals))
+        return invitation_rows.create_invitations(
+            article=current,
+            reviewers=reviewers,
+            invited_by=actor,
+            actor=actor,
+            respond_by=respond_by,
+            due_at=due_at,
+            reason=reason.strip() or f"Invited to review round {current.review_round}",
+            note=reason.strip(),
+        )
+
+
+def ineligibility(article: Article, reviewers) -> list[str]:
+    """Why each of ``reviewers`` cannot be invited to the article's current round (3 queries)."""
+    ids = [reviewer.pk for reviewer in reviewers]
+    members = set(
+        User.objects.filter(
+            pk__in=ids,
+            is_active=True,
+            groups__name=Role.BOARD,
+            reviewer_profile__is_active=True,
+        ).values_list("pk", flat=True)
+    )
+    taken = set(
+        Invitation.objects.filter(
+            article=article, review_round=article.review_round, reviewer_id__in=ids, status__in=OPEN_OR_DONE
+        ).values_list("reviewer_id", flat=True)
+    )
+    conflicted = set(
+        Invitation.objects.filter(article=article, reviewer_id__in=ids, conflict=Conflict.DECLARED).values_list(
+            "reviewer_id", flat=True
+        )
+    )
+    refusals = []
+    for reviewer in reviewers:
+        name = reviewer.get_full_name() or reviewer.get_username()
+        if reviewer.pk == article.author_id:
+            refusals.append(f"{name} wrote this article and cannot review it.")
+        elif reviewer.pk not in members:
+            refusals.append(f"{name} is not an active member of the Medical Advisory Board.")
+        elif reviewer.pk in taken:
+            refusals.append(f"{name} is already invited to this round.")
+        elif reviewer.pk in conflicted:
+            refusals.append(f"{name} declared competing interests on this article.")
+    return refusals
+
+
+def _lock_invitation(invitation: Invitation) -> Invitation:
+    current = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("article", "reviewer__reviewer_profile")
+        .get(pk=invitation.pk)
+    )
+    if invitation.row_version != current.row_version:
+        raise StaleArticle(
+            f"This invitation changed meanwhile (it is now {current.get_status_display().lower()}). "
+            "Reload the page; nothing was changed."
+        )
+    return current
+
+
+def _require_state(invitation: Invitation, name: str, doing: str) -> None:
+    if not can_proceed(getattr(invitation, name)):
+        raise WrongState(f"This invitation is {invitation.get_status_display().lower()}: you cannot {doing} it.")
+
+
+def _save(invitation: Invitation, *, actor, reason: str) -> Invitation:
+    invitation.row_version += 1
+    set_audit_context(invitation, actor=actor, reason=reason)
+    invitation.save()
+    return invitation
+
+
+def invitation_accept(*, invitation: Invitation, actor, conflict: str, description: str = "") -> Invitation:
+    """Accept with a competing-interest declaration; the first acceptance starts the review."""
+    description = (description or "").strip()
+    if conflict not in Conflict.values:
+        raise ReasonRequired("Declare your competing interests: none, or declared with a description.")
+    if conflict == Conflict.DECLARED and not description:
+        raise ReasonRequired("Describe the competing interests you declare.")
+    with transaction.atomic():
+        current = _lock_invitation(invitation)
+        permissions.require_reviewer(actor, current)
+        _require_state(current, "accept", "accept")
+        now = timezone.now()
+        if now > current.respond_by:
+            raise WrongState("The respond-by date of this invitation has passed: ask the editor to invite you again.")
+        current.accept(at=now, conflict=conflict, description=description)
+        reason = "Accepted; " + (
+            "no competing interests" if conflict == Conflict.NONE else f"competing interests declared: {description}"
+        )
+        _save(current, actor=actor, reason=reason)
+        article = current.article
+        if article.status == ArticleStatus.SUBMITTED and article.review_round == current.review_round:
+            # The system starts the review, so the author's timeline names no reviewer.
+            services.article_start_review(
+                article=article, actor=system_user(), reason="Review started: a reviewer accepted"
+            )
+    return current
+
+
+def invitation_decline(*, invitation: Invitation, actor, reason: str) -> Invitation:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("Say why you decline, so the editor can find someone else.")
+    with transaction.atomic():
+        current = _lock_invitation(invitation)
+        permissions.require_reviewer(actor, current)
+        _require_state(current, "decline", "decline")
+        current.decline(at=timezone.now(), reason=reason)
+        _save(current, actor=actor, reason=f"Declined: {reason}")
+        record_event(
+            kind=EventKind.DECLINED,
+            actor=actor,
+            article=current.article,
+            payload={"invitation": current.pk, "reason": reason, "round": current.review_round},
+        )
+    return current
+
+
+def invitation_cancel(*, invitation: Invitation, actor, reason: str) -> Invitation:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("Say why you cancel this invitation.")
+    with transaction.atomic():
+        current = _lock_invitation(invitation)
+        permissions.require_invite(actor, current.article)
+        _require_state(current, "cancel", "cancel")
+        current.cancel()
+        _save(current, actor=actor, reason=f"Cancelled: {reason}")
+        record_event(
+            kind=EventKind.CANCELLED,
+            actor=actor,
+            article=current.article,
+            payload={"invitation": current.pk, "reason": reason, "round": current.review_round},
+        )
+    return current
+
+
+def invitation_expire(*, invitation: Invitation) -> Invitation:
+    """No answer by the respond-by date: the system expires it and tells the editors."""
+    actor = system_user()
+    with transaction.atomic():
+        current = _lock_invitation(invitation)
+        _require_state(current, "expire", "expire")
+        if timezone.now() <= current.respond_by:
+            raise WrongState("This invitation can still be answered: it expires after its respond-by date.")
+        current.expire()
+        _save(current, actor=actor, reason="Expired: no answer by the respond-by date")
+        record_event(
+            kind=EventKind.EXPIRED,
+            actor=actor,
+            article=current.article,
+            payload={"invitation": current.pk, "round": current.review_round},
+        )
+    return current
+
+
+def invitation_rule_conflict(*, invitation: Invitation, actor, disqualifying: bool, reason: str) -> Invitation:
+    """An editor rules a declared competing interest disqualifying (or not)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("Say why you rule on this competing interest.")
+    with transaction.atomic():
+        current = _lock_invitation(invitation)
+        permissions.require_invite(actor, current.article)
+        if current.conflict != Conflict.DECLARED:
+            raise WrongState("This reviewer declared no competing interests to rule on.")
+        article = services._lock(current.article)  # its signature count may change
+        current.conflict_disqualifying = disqualifying
+        verdict = "disqualifying" if disqualifying else "not disqualifying"
+        _save(current, actor=actor, reason=f"Competing interest ruled {verdict}: {reason}")
+        approval.recount_signatures(article)
+    return current
+
+
+# --- Reviews ------------------------------------------------------------------------------------
+
+
+def review_submit(
+    *,
+    invitation: Invitation,
+    actor,
+    recommendation: str,
+    checklist: dict | None = None,
+    comments_to_author: str = "",
+    confidential_comments: str = "",
+    password: str = "",
+    request=None,
+) -> Review:
+    """Submit the review of an accepted invitation; "approve" is signed with the password."""
+    if recommendation not in Recommendation.values:
+        raise ReasonRequired("Choose a recommendation.")
+    checklist = checklist or {}
+    if recommendation == Recommendation.APPROVE:
+        permissions.require_reviewer(actor, invitation)  # before the password: see article_approve
+        signing.verify_signer(actor=actor, password=password, article=invitation.article, request=request)
+    with transaction.atomic():
+        current = _lock_invitation(invitation)
+        permissions.require_reviewer(actor, current)
+        article = services._lock(current.article)
+        if current.status == InvitationStatus.COMPLETED:
+            raise WrongState("You have already reviewed this round of the article.")
+        _require_state(current, "complete", "review on")
+        if article.status != ArticleStatus.UNDER_REVIEW or article.review_round != current.review_round:
+            raise WrongState(
+                f"The article is {article.get_status_display().lower()} (round {article.review_round}): "
+                f"round {current.review_round} is no longer open for reviews."
+            )
+        review = Review(
+            invitation=current,
+            version_id=article.current_version_id,
+            recommendation=recommendation,
+            comments_to_author=comments_to_author.strip(),
+            confidential_comments=confidential_comments.strip(),
+            **{field: bool(checklist.get(field)) for field, _ in CHECKLIST},
+        )
+        label = Recommendation(recommendation).label.lower()
+        set_audit_context(review, actor=actor, reason=f"Review submitted: {label}")
+        review.save()
+        if recommendation == Recommendation.APPROVE:
+            # current.reviewer is the actor (checked above), with the profile the signature prints.
+            signing.sign(article=article, signer=current.reviewer, review=review)
+            approval.count_signature(article, current)
+        current.complete(at=timezone.now())
+        _save(current, actor=actor, reason=f"Review completed: {label}")
+        still_open = Invitation.objects.filter(
+            article=article,
+            review_round=article.review_round,
+            status__in=[InvitationStatus.INVITED, InvitationStatus.ACCEPTED],
+        ).exists()
+        if not still_open:
+            record_event(
+                kind=EventKind.REVIEWS_COMPLETE,
+                actor=actor,
+                article=article,
+                payload={"round": article.review_round},
+            )
+    return review

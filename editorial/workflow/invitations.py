@@ -1,0 +1,80 @@
+"""Writing invitations: shared by the editor's invite service and by resubmission."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from articles.models import Article
+from editorial.models import EventKind
+from editorial.workflow.events import record_event
+from editorial.workflow.system import system_user
+from reviewers.models import Invitation, InvitationStatus
+
+
+def default_dates(now=None):
+    now = now or timezone.now()
+    respond_by = now + timedelta(days=settings.EDITORIAL_INVITATION_RESPONSE_DAYS)
+    return respond_by, respond_by + timedelta(days=settings.EDITORIAL_REVIEW_DAYS)
+
+
+def create_invitations(
+    *, article: Article, reviewers, invited_by, actor, respond_by, due_at, reason: str, note: str = ""
+) -> list:
+    """Invite ``reviewers`` to the article's current round: rows, history and one event."""
+    now = timezone.now()
+    invitations = [
+        Invitation(
+            article=article,
+            review_round=article.review_round,
+            reviewer=reviewer,
+            invited_by=invited_by,
+            invited_at=now,
+            respond_by=respond_by,
+            due_at=due_at,
+        )
+        for reviewer in reviewers
+    ]
+    if not invitations:
+        return []
+    bulk_create_with_history(invitations, Invitation, default_user=actor, default_change_reason=reason)
+    record_event(
+        kind=EventKind.INVITED,
+        actor=actor,
+        article=article,
+        payload={
+            "invitations": [invitation.pk for invitation in invitations],
+            "round": article.review_round,
+            "respond_by": respond_by.isoformat(),
+            "due_at": due_at.isoformat(),
+            "reason": note,  # the editor's own words, if any, for the e-mail
+        },
+    )
+    return invitations
+
+
+def reinvite_previous_round(article: Article) -> dict:
+    """After a resubmission, invite again everyone who completed a review of the last round."""
+    previous = Invitation.objects.filter(
+        article=article,
+        review_round=article.review_round - 1,
+        status=InvitationStatus.COMPLETED,
+        conflict_disqualifying=False,
+    ).select_related("reviewer")
+    reviewers = [invitation.reviewer for invitation in previous if invitation.reviewer.is_active]
+    respond_by, due_at = default_dates()
+    invitations = create_invitations(
+        article=article,
+        reviewers=reviewers,
+        invited_by=system_user(),
+        actor=system_user(),
+        respond_by=respond_by,
+        due_at=due_at,
+        reason=f"Invited again for round {article.review_round}: reviewed round {article.review_round - 1}",
+        note=(
+            f"You reviewed round {article.review_round - 1}; the author has revised the article. "
+            "The invitation page shows what changed since the version you reviewed."
+        ),
+    )
+    return {"reinvited": [invitation.pk for invitation in invitations]}

@@ -1,0 +1,456 @@
+"""The one door for every change of an article: permission, state machine, audit, events.
+
+Each service runs in one transaction: the status, the history row, the transition record
+and the outbox event are written together or not at all.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import transaction
+from django.db.models import prefetch_related_objects
+from django.utils import timezone
+from django.utils.text import slugify
+from django_fsm import ConcurrentTransition, can_proceed
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from articles import content
+from articles.models import Article, ArticleVersion, Reference
+from editorial.models import EventKind, TransitionRecord
+from editorial.workflow import invitations, permissions, signing
+from editorial.workflow.approval import approval_status
+from editorial.workflow.audit import set_audit_context
+from editorial.workflow.events import record_event
+from editorial.workflow.exceptions import (
+    EditorialError,
+    NotPermitted,
+    NotReady,
+    ReasonRequired,
+    StaleArticle,
+    WrongState,
+)
+
+
+@dataclass(frozen=True)
+class TransitionOutcome:
+    name: str
+    event: str | None = None
+    default_reason: str = ""
+
+
+#: What each transition causes beyond the state change.
+OUTCOMES = {
+    "submit": TransitionOutcome("submit", EventKind.SUBMITTED, "Submitted for review"),
+    "resubmit": TransitionOutcome("resubmit", EventKind.SUBMITTED, "Resubmitted with changes"),
+    "start_review": TransitionOutcome("start_review", None, "Review started"),
+    "approve": TransitionOutcome("approve", EventKind.DECISION, "Approved"),
+    "request_changes": TransitionOutcome("request_changes", EventKind.DECISION),
+    "reject": TransitionOutcome("reject", EventKind.DECISION),
+    "withdraw": TransitionOutcome("withdraw", EventKind.WITHDRAWN),
+    "retract": TransitionOutcome("retract", EventKind.RETRACTED),
+    "revise": TransitionOutcome("revise", None, "Revision opened"),
+}
+
+
+def transition_meta(article: Article, name: str):
+    """The machine's declaration of transition ``name`` from the article's current state."""
+    method = getattr(type(article), name)
+    return method._django_fsm.get_transition(article.status)
+
+
+def reason_is_required(name: str) -> bool:
+    method = getattr(Article, name)
+    return any(t.custom.get("reason") == "required" for t in method._django_fsm.transitions.values())
+
+
+def _lock(article: Article) -> Article:
+    """The article as it is now in the database, locked until the transaction ends."""
+    return (
+        Article.objects.select_for_update(of=("self",))
+        .select_related("specialty", "current_version")
+        .get(pk=article.pk)
+    )
+
+
+def _refuse_stale(copy: Article, current: Article) -> None:
+    if copy.row_version != current.row_version:
+        raise StaleArticle(
+            "This article changed meanwhile (it is now "
+            f"{current.get_status_display().lower()}, last saved "
+            f"{timezone.localtime(current.updated_at):%d %b %Y %H:%M}). "
+            "Reload it and try again; nothing was changed."
+        )
+
+
+def check_transition(*, article: Article, actor, name: str) -> None:
+    """Raise the error that firing ``name`` now would raise, or nothing if it may go ahead.
+
+    In order: the wrong person, the wrong state, a condition that does not hold.
+    """
+    if name not in OUTCOMES:
+        raise WrongState(f"There is no transition called {name!r}.")
+    permissions.require_transition(actor, article, name)
+    method = getattr(article, name)
+    if not can_proceed(method, check_conditions=False):
+        raise WrongState(_wrong_state_message(article, name))
+    if not can_proceed(method):
+        if name == "approve":
+            raise NotReady("Not ready to approve: " + approval_status(article).explain())
+        missing = article.missing_for_review()
+        raise NotReady(
+            f"The article cannot be sent to review yet: it needs {', '.join(missing)}."
+            if missing
+            else f"The conditions to {name.replace('_', ' ')} this article do not hold."
+        )
+
+
+def _fire(
+    *,
+    article: Article,
+    actor,
+    name: str,
+    reason: str = "",
+    guard: Callable[[Article], None] | None = None,
+    after: Callable[[Article], dict] | None = None,
+) -> Article:
+    """Fire transition ``name`` on ``article`` (the caller's copy) as ``actor``.
+
+    ``guard`` may refuse after the machine's own checks; ``after`` writes what the
+    transition causes (a signature, invitations) and returns what the event should carry.
+    """
+    if name not in OUTCOMES:
+        raise WrongState(f"There is no transition called {name!r}.")
+    outcome = OUTCOMES[name]
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        current = _lock(article)
+        permissions.require_transition(actor, current, name)
+        _refuse_stale(article, current)
+        if name in ("submit", "resubmit"):
+            # One read of the references serves the conditions and the snapshot.
+            prefetch_related_objects([current], "references")
+        check_transition(article=current, actor=actor, name=name)
+        if reason_is_required(name) and not reason:
+            raise ReasonRequired(f"Say why you {name.replace('_', ' ')} this article.")
+        if guard:
+            guard(current)
+        from_status = current.status
+
+        getattr(current, name)(**_transition_arguments(name))
+        if name in ("submit", "resubmit"):
+            current.current_version = _snapshot_version(current, actor)
+            current.valid_signatures = 0  # a new version: signatures on the last one no longer count
+
+        reason = reason or outcome.default_reason
+        current.row_version += 1
+        set_audit_context(current, actor=actor, reason=reason)
+        try:
+            current.save()
+        except ConcurrentTransition as error:  # a writer that bypassed the lock got there first
+            raise StaleArticle("This article changed meanwhile. Reload it and try again.") from error
+        TransitionRecord.objects.create(
+            article=current,
+            transition=name,
+            from_status=from_status,
+            to_status=current.status,
+            actor=actor,
+            reason=reason,
+            review_round=current.review_round,
+        )
+        extra = after(current) if after else {}
+        if outcome.event:
+            record_event(
+                kind=outcome.event,
+                actor=actor,
+                article=current,
+                payload={
+                    "transition": name,
+                    "from": from_status,
+                    "to": current.status,
+                    "reason": reason,
+                    "round": current.review_round,
+                    **extra,
+                },
+            )
+    return current
+
+
+def _transition_arguments(name: str) -> dict:
+    if name == "approve":
+        now = timezone.now()
+        return {"at": now, "review_due_at": now + relativedelta(months=settings.EDITORIAL_REREVIEW_MONTHS)}
+    return {}
+
+
+def _wrong_state_message(article: Article, name: str) -> str:
+    labels = dict(Article._meta.get_field("status").choices)
+    sources = [labels[source].lower() for source in getattr(Article, name)._django_fsm.transitions]
+    return (
+        f"The article is {article.get_status_display().lower()}: "
+        f"it can be {_past(name)} only when it is {' or '.join(sources)}."
+    )
+
+
+def _past(name: str) -> str:
+    return {
+        "submit": "submitted",
+        "resubmit": "resubmitted",
+        "start_review": "taken into review",
+        "approve": "approved",
+        "request_changes": "returned for changes",
+        "reject": "rejected",
+        "withdraw": "withdrawn",
+        "retract": "retracted",
+        "revise": "revised",
+    }[name]
+
+
+def _snapshot_version(article: Article, actor) -> ArticleVersion:
+    data = content.snapshot(article, article.references.all())
+    return ArticleVersion.objects.create(
+        article=article,
+        review_round=article.review_round,
+        content=data,
+        content_hash=content.content_hash(data),
+        created_by=actor,
+    )
+
+
+# --- The transitions, one service each -----------------------------------------------------
+
+
+def article_submit(*, article: Article, actor, reason: str = "") -> Article:
+    return _fire(article=article, actor=actor, name="submit", reason=reason)
+
+
+def article_resubmit(*, article: Article, actor, reason: str = "") -> Article:
+    """Open the next round; the previous round's reviewers are invited again by default."""
+    return _fire(
+        article=article, actor=actor, name="resubmit", reason=reason, after=invitations.reinvite_previous_round
+    )
+
+
+def article_start_review(*, article: Article, actor, reason: str = "") -> Article:
+    return _fire(article=article, actor=actor, name="start_review", reason=reason)
+
+
+def article_approve(
+    *, article: Article, actor, password: str, reason: str = "", override_reason: str = "", request=None
+) -> Article:
+    """The editor's signed decision to publish; needs the approval rule (editorial.workflow.approval)."""
+    override_reason = (override_reason or "").strip()
+    # Refuse the wrong person or moment before checking the password: a refusal that has
+    # nothing to do with the password must not count as a failed signature. (The quorum is
+    # checked under the lock, with everything else.)
+    permissions.require_transition(actor, article, "approve")
+    if not can_proceed(article.approve, check_conditions=False):
+        raise WrongState(_wrong_state_message(article, "approve"))
+    signing.verify_signer(actor=actor, password=password, article=article, request=request, editor=True)
+
+    def refuse_open_rejects(current: Article) -> None:
+        rejects = approval_status(current).open_rejects
+        if rejects and not override_reason:
+            raise NotReady(
+                f"{len(rejects)} reviewer(s) recommend rejection. To approve anyway, give your reason "
+                "for overriding that recommendation."
+            )
+
+    def sign(current: Article) -> dict:
+        signature = signing.sign(article=current, signer=actor, review=None)
+        return {
+            "letter": signing.decision_letter(current, decision="approved", editor_reason=reason),
+            "override_reason": override_reason,
+            "signature_hash": signature.content_hash,
+        }
+
+    if override_reason:
+        reason = f"{reason or 'Approved'} (overriding a reject recommendation: {override_reason})"
+    return _fire(article=article, actor=actor, name="approve", reason=reason, guard=refuse_open_rejects, after=sign)
+
+
+def article_request_changes(*, article: Article, actor, reason: str) -> Article:
+    def letter(current: Article) -> dict:
+        return {"letter": signing.decision_letter(current, decision="changes_requested", editor_reason=reason)}
+
+    return _fire(article=article, actor=actor, name="request_changes", reason=reason, after=letter)
+
+
+def article_reject(*, article: Article, actor, reason: str) -> Article:
+    def letter(current: Article) -> dict:
+        return {"letter": signing.decision_letter(current, decision="rejected", editor_reason=reason)}
+
+    return _fire(article=article, actor=actor, name="reject", reason=reason, after=letter)
+
+
+def article_withdraw(*, article: Article, actor, reason: str) -> Article:
+    return _fire(article=article, actor=actor, name="withdraw", reason=reason)
+
+
+def article_retract(*, article: Article, actor, reason: str) -> Article:
+    return _fire(article=article, actor=actor, name="retract", reason=reason)
+
+
+def article_revise(*, article: Article, actor, reason: str = "") -> Article:
+    return _fire(article=article, actor=actor, name="revise", reason=reason)
+
+
+TRANSITION_SERVICES = {
+    "submit": article_submit,
+    "resubmit": article_resubmit,
+    "start_review": article_start_review,
+    "approve": article_approve,
+    "request_changes": article_request_changes,
+    "reject": article_reject,
+    "withdraw": article_withdraw,
+    "retract": article_retract,
+    "revise": article_revise,
+}
+
+
+def article_transition(*, article: Article, actor, name: str, reason: str = "", **extra) -> Article:
+    """Fire a transition chosen by name (buttons, API): the same services underneath.
+
+    ``extra`` carries what some decisions need: ``password`` (and ``override_reason``,
+    ``request``) for approve.
+    """
+    service = TRANSITION_SERVICES.get(name)
+    if service is None:
+        raise WrongState(f"There is no transition called {name!r}.")
+    if name != "approve":
+        extra = {}
+    return service(article=article, actor=actor, reason=reason, **extra)
+
+
+# --- Content -------------------------------------------------------------------------------
+
+EDITABLE_FIELDS = ("title", "slug", "summary", "body", "patient_body", "specialty")
+
+
+def unique_slug(title: str, *, exclude_pk=None) -> str:
+    base = slugify(title)[:180] or "article"
+    slug, n = base, 1
+    taken = Article.objects.exclude(pk=exclude_pk).filter(slug__startswith=base)
+    existing = set(taken.values_list("slug", flat=True))
+    while slug in existing:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def article_save(*, article: Article, actor, reason: str = "", expected_row_version=None) -> Article:
+    """Save a new or edited article (the fields already set on ``article``).
+
+    The caller's transaction (or this one) holds the row lock, so the stale check and the
+    write cannot interleave with another save.
+    """
+    creating = article._state.adding
+    with transaction.atomic():
+        if creating:
+            if not permissions.may_create_article(actor):
+                raise NotPermitted("Only authors and editors can create articles.")
+            if not article.author_id:
+                article.author = actor
+            if not article.slug:
+                article.slug = unique_slug(article.title)
+            reason = reason.strip() or "Draft created"
+        else:
+            current = _lock(article)
+            permissions.require_content_edit(actor, current)
+            expected = article.row_version if expected_row_version is None else expected_row_version
+            if expected != current.row_version:
+                _refuse_stale(Article(row_version=expected), current)
+            article.row_version = current.row_version + 1
+            reason = reason.strip() or "Content edited"
+        article.content_updated_at = timezone.now()
+        set_audit_context(article, actor=actor, reason=reason)
+        article.save()
+    return article
+
+
+def article_create(*, actor, fields: Mapping, references: Iterable[Mapping] = (), reason: str = "") -> Article:
+    article = Article(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
+    with transaction.atomic():
+        article_save(article=article, actor=actor, reason=reason)
+        _write_references(
+            article=article, actor=actor, wanted=list(references), existing=[], reason=reason or "Draft created"
+        )
+    return article
+
+
+def article_update(
+    *,
+    article: Article,
+    actor,
+    fields: Mapping,
+    references: Iterable[Mapping] | None = None,
+    reason: str = "",
+    expected_row_version=None,
+) -> Article:
+    """Change content fields (and, if given, the whole reference list) of an editable article."""
+    with transaction.atomic():
+        for name, value in fields.items():
+            if name not in EDITABLE_FIELDS:
+                raise EditorialError(f"{name!r} cannot be edited.")
+            setattr(article, name, value)
+        article_save(article=article, actor=actor, reason=reason, expected_row_version=expected_row_version)
+        if references is not None:
+            references_replace(
+                article=article, actor=actor, references=references, reason=reason or "References edited"
+            )
+    return article
+
+
+def references_replace(*, article: Article, actor, references: Iterable[Mapping], reason: str) -> list[Reference]:
+    """Make the article's reference list exactly ``references``, in order, with history.
+
+    Bulk writes: the number of queries does not grow with the number of references.
+    """
+    return _write_references(
+        article=article, actor=actor, wanted=list(references), existing=list(article.references.all()), reason=reason
+    )
+
+
+def _write_references(*, article, actor, wanted: list, existing: list, reason: str) -> list[Reference]:
+    fields = [*content.REFERENCE_FIELDS, "position"]
+    created, changed, result = [], [], []
+    for position, data in enumerate(wanted, start=1):
+        values = {field: data.get(field, None if field == "year" else "") for field in content.REFERENCE_FIELDS}
+        values["position"] = position
+        if position <= len(existing):
+            reference = existing[position - 1]
+            result.append(reference)
+            if all(getattr(reference, key) == value for key, value in values.items()):
+                continue
+            changed.append(reference)
+        else:
+            reference = Reference(article=article)
+            created.append(reference)
+            result.append(reference)
+        for key, value in values.items():
+            setattr(reference, key, value)
+        # The check constraint is the database's job; validating it here would cost a query.
+        reference.full_clean(exclude=["article"], validate_constraints=False)
+    if created:
+        bulk_create_with_history(created, Reference, default_user=actor, default_change_reason=reason)
+    if changed:
+        bulk_update_with_history(changed, Reference, fields, default_user=actor, default_change_reason=reason)
+    for reference in existing[len(wanted) :]:
+        set_audit_context(reference, actor=actor, reason=reason)
+        reference.delete()
+    return result
+
+
+def references_save(
+    *, article: Article, actor, saved: Iterable[Reference], deleted: Iterable[Reference], reason: str
+) -> None:
+    """Write references edited one by one (the workspace's inline list), with history."""
+    permissions.require_content_edit(actor, article)
+    for reference in deleted:
+        set_audit_context(reference, actor=actor, reason=reason)
+        reference.delete()
+    for reference in saved:
+        reference.article = article
+        set_audit_context(reference, actor=actor, reason=reason)
+        reference.save()

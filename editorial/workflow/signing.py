@@ -1,0 +1,100 @@
+"""Electronic signatures and decision letters.
+
+A signature binds a person, as named and credentialed at that moment, to the SHA-256 of the
+exact version they approve, at the database's time. The password is checked with Django's
+``authenticate()`` so that a lockout library can count failures.
+"""
+
+from django.contrib.auth import authenticate
+
+from articles.models import Article
+from editorial.workflow.exceptions import NotReady, SignatureRefused
+from reviewers.models import (
+    FailedSignatureAttempt,
+    InvitationStatus,
+    Recommendation,
+    Review,
+    Signature,
+    SignatureMeaning,
+)
+
+
+def verify_signer(*, actor, password: str, article: Article, request=None, editor: bool = False) -> None:
+    """Check the signer's password; a wrong one is recorded and signs nothing.
+
+    Call it before the transaction that signs: the failed attempt must outlive the refusal.
+    """
+    meaning = SignatureMeaning.PUBLICATION if editor else SignatureMeaning.MEDICALLY_ACCURATE
+    user = authenticate(request, username=actor.get_username(), password=password or "")
+    if user is None or user.pk != actor.pk:
+        FailedSignatureAttempt.objects.create(user=actor, article=article, meaning=meaning)
+        raise SignatureRefused(
+            "That password is not right, so nothing was signed. The failed attempt has been recorded."
+        )
+
+
+def printed_identity(user) -> tuple[str, str]:
+    """The name and credentials a signature keeps: the board profile's, else the account's."""
+    profile = getattr(user, "reviewer_profile", None)
+    if profile is not None:
+        return profile.printed_name, profile.credentials
+    return (user.get_full_name() or user.get_username()), ""
+
+
+def sign(*, article: Article, signer, review: Review | None) -> Signature:
+    """Sign the article's current version (a reviewer's approval, or the editor's decision)."""
+    version = article.current_version
+    if version is None:
+        raise NotReady("There is no submitted version to sign.")
+    name, credentials = printed_identity(signer)
+    return Signature.objects.create(
+        article=article,
+        version=version,
+        content_hash=version.content_hash,
+        signer=signer,
+        printed_name=name,
+        credentials=credentials,
+        meaning=SignatureMeaning.MEDICALLY_ACCURATE if review else SignatureMeaning.PUBLICATION,
+        review=review,
+    )
+
+
+DECISIONS = {
+    "approved": "Approved for publication",
+    "changes_requested": "Changes requested",
+    "rejected": "Not accepted for publication",
+}
+
+
+def round_reviews(article: Article, review_round: int) -> list[Review]:
+    """The completed reviews of one round, in the order the reviewers were invited."""
+    return list(
+        Review.objects.filter(
+            invitation__article=article,
+            invitation__review_round=review_round,
+            invitation__status=InvitationStatus.COMPLETED,
+        )
+        .select_related("invitation__reviewer__reviewer_profile")
+        .order_by("invitation__invited_at", "invitation_id")
+    )
+
+
+def decision_letter(article: Article, *, decision: str, editor_reason: str, review_round: int | None = None) -> str:
+    """The letter the author receives: the editor's words and the comments to the author.
+
+    Never the confidential comments. Reviewers are named only once the article is approved.
+    """
+    review_round = review_round or article.review_round
+    lines = [f"Decision on round {review_round}: {DECISIONS[decision]}.", ""]
+    if editor_reason.strip():
+        lines += ["From the editor:", editor_reason.strip(), ""]
+    for number, review in enumerate(round_reviews(article, review_round), start=1):
+        if decision == "approved":
+            who = printed_identity(review.invitation.reviewer)
+            heading = f"{who[0]}{', ' + who[1] if who[1] else ''}"
+        else:
+            heading = f"Reviewer {number}"
+        lines.append(f"{heading}, recommending {Recommendation(review.recommendation).label.lower()}:")
+        lines.append(review.comments_to_author.strip() or "(No comments to the author.)")
+        lines.append("")
+    return "\n".join(lines).strip() + "\n"

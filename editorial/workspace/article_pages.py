@@ -1,0 +1,252 @@
+"""The pages an article leads to: confirm a transition, invite reviewers, read and compare its history.
+
+A mixin of ``ArticleAdmin`` (``editorial.workspace.articles``); every write calls a workflow service.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from articles.models import Article, Reference
+from articles.rendering import render_markdown
+from editorial.models import Notification
+from editorial.reads import history, rounds
+from editorial.workflow import board, permissions, services, signing
+from editorial.workflow.approval import approval_status
+from editorial.workflow.exceptions import EditorialError, NotReady, ReasonRequired, SignatureRefused
+from editorial.workflow.invitations import default_dates as default_invitation_dates
+from editorial.workspace.board import parse_moment
+
+#: What happens next, shown on each transition's confirmation step.
+CONSEQUENCES = {
+    "submit": [
+        "The editors of the board are told that the article waits for reviewers.",
+        "The content is frozen while it is reviewed; you can still withdraw it.",
+        "Readers see it as pending review, with the banner and the status tracker.",
+    ],
+    "resubmit": [
+        "A new review round opens with the text as it is now.",
+        "The editors are told; the content is frozen again until the decision.",
+    ],
+    "start_review": ["The article moves to Under review; its content stays frozen."],
+    "approve": [
+        "The author is told of the decision.",
+        "This version becomes the published one; readers see it as reviewed.",
+    ],
+    "request_changes": [
+        "The author receives your reason as the decision letter.",
+        "The author can edit the article and resubmit it for a new round.",
+    ],
+    "reject": ["The author receives your reason. A rejected article is never public."],
+    "withdraw": ["The article leaves the review process and is no longer public."],
+    "retract": [
+        "Readers see a retraction notice instead of the content.",
+        "The author is told, with your reason.",
+    ],
+    "revise": [
+        "A new draft opens from the approved text.",
+        "Readers keep seeing the approved version until the revision is approved.",
+    ],
+}
+
+
+class ArticlePagesMixin:
+    """Views of ``ArticleAdmin`` reached from an article's change page."""
+
+    # --- Transitions ---------------------------------------------------------------------
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<path:object_id>/transition/<str:name>/",
+                self.admin_site.admin_view(self.transition_view),
+                name="articles_article_transition",
+            ),
+            path("preview/", self.admin_site.admin_view(self.preview_view), name="articles_article_preview"),
+            path(
+                "<path:object_id>/history/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="articles_article_compare",
+            ),
+            path(
+                "<path:object_id>/invite/",
+                self.admin_site.admin_view(self.invite_view),
+                name="articles_article_invite",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def transition_view(self, request, object_id, name):
+        article = self.get_object(request, object_id)
+        if article is None or name not in services.TRANSITION_SERVICES:
+            raise Http404("No such article or transition.")
+        change_url = reverse("admin:articles_article_change", args=[article.pk])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{_label(name)}: {article.title}",
+            "opts": self.model._meta,
+            "article": article,
+            "name": name,
+            "label": _label(name),
+            "reason_required": services.reason_is_required(name),
+            "consequences": CONSEQUENCES.get(name, []),
+            "change_url": change_url,
+            "row_version": article.row_version,
+            "signs": name == "approve",
+            "approval": approval_status(article) if name == "approve" else None,
+            "error": None,
+        }
+        status, fixable = 200, False
+        if request.method == "POST":
+            copy = article
+            try:
+                copy.row_version = int(request.POST.get("row_version", ""))
+            except ValueError:
+                copy.row_version = -1
+            try:
+                services.article_transition(
+                    article=copy,
+                    actor=request.user,
+                    name=name,
+                    reason=request.POST.get("reason", ""),
+                    password=request.POST.get("password", ""),
+                    override_reason=request.POST.get("override_reason", ""),
+                    request=request,
+                )
+            except EditorialError as error:
+                context["error"], status = error.message, error.http_status
+                # Errors the person can put right on this page keep the form open.
+                fixable = isinstance(error, ReasonRequired | SignatureRefused) or (
+                    isinstance(error, NotReady) and name == "approve" and context["approval"].quorum_reached
+                )
+                context["reason"] = request.POST.get("reason", "")
+                context["override_reason"] = request.POST.get("override_reason", "")
+                article.refresh_from_db()
+                context["row_version"] = article.row_version
+            else:
+                messages.success(request, f"{_label(name)}: done. {article.title}")
+                return HttpResponseRedirect(change_url)
+        else:
+            try:
+                services.check_transition(article=article, actor=request.user, name=name)
+            except EditorialError as error:
+                context["error"], status = error.message, error.http_status
+        context["can_confirm"] = context["error"] is None or fixable
+        return TemplateResponse(request, "editorial/admin/transition_confirm.html", context, status=status)
+
+    def preview_view(self, request):
+        """The Markdown as readers will see it: the public page's renderer and sanitiser."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not permissions.may_create_article(request.user):
+            raise PermissionDenied
+        return JsonResponse({"html": str(render_markdown(request.POST.get("text", "")))})
+
+    def invite_view(self, request, object_id):
+        """The editor chooses board members for the current round, the best matches first."""
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("No such article.")
+        change_url = reverse("admin:articles_article_change", args=[article.pk])
+        respond_by, due_at = default_invitation_dates()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Invite reviewers: {article.title}",
+            "opts": self.model._meta,
+            "article": article,
+            "change_url": change_url,
+            "respond_by": respond_by.date().isoformat(),
+            "due_at": due_at.date().isoformat(),
+            "error": permissions.invite_refusal(request.user, article),
+            "chosen": set(),
+        }
+        status = 403 if context["error"] else 200
+        if request.method == "POST" and not context["error"]:
+            chosen = [int(pk) for pk in request.POST.getlist("reviewer") if pk.isdigit()]
+            people = list(User.objects.filter(pk__in=chosen))
+            try:
+                created = board.invitation_create(
+                    article=article,
+                    actor=request.user,
+                    reviewers=people,
+                    respond_by=parse_moment(request.POST.get("respond_by", "")),
+                    due_at=parse_moment(request.POST.get("due_at", "")),
+                    reason=request.POST.get("reason", ""),
+                )
+            except EditorialError as error:
+                context.update(
+                    error=error.message,
+                    chosen=set(chosen),
+                    respond_by=request.POST.get("respond_by", ""),
+                    due_at=request.POST.get("due_at", ""),
+                )
+                status = error.http_status
+            else:
+                names = ", ".join(signing.printed_identity(i.reviewer)[0] for i in created)
+                messages.success(request, f"Invited {names}. Each is told by e-mail.")
+                return HttpResponseRedirect(change_url)
+        context["suggestions"] = rounds.suggest_reviewers(article) if status != 403 else []
+        return TemplateResponse(request, "editorial/admin/invite.html", context, status=status)
+
+    # --- History: read it, never write it ---------------------------------------------------
+
+    def history_view(self, request, object_id, extra_context=None):
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("No such article.")
+        extra_context = {
+            **(extra_context or {}),
+            "transitions": article.transitions.select_related("actor").order_by("created_at", "id"),
+            "reference_history": Reference.history.filter(article_id=article.pk)
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")[:200],
+            **rounds.board_history(request.user, article),
+            "versions": list(
+                article.history.select_related("history_user").order_by("-history_date", "-history_id")[:100]
+            ),
+            "compare_url": reverse("admin:articles_article_compare", args=[article.pk]),
+            "can_export": permissions.may_export_audit(request.user),
+            "notification_log": list(
+                Notification.objects.filter(event__article=article)
+                .select_related("event", "recipient")
+                .order_by("-created_at", "-id")[:200]
+            )
+            if permissions.sees_every_article(request.user)
+            else [],
+        }
+        return super().history_view(request, object_id, extra_context)
+
+    def compare_view(self, request, object_id):
+        """Field by field, what changed between two saved versions: by whom, when and why."""
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("No such article.")
+        rows = {
+            h.history_id: h
+            for h in article.history.filter(
+                history_id__in=[v for v in (request.GET.get("a"), request.GET.get("b")) if v and v.isdigit()]
+            ).select_related("history_user")
+        }
+        if len(rows) != 2:
+            raise Http404("Choose two versions of this article.")
+        older, newer = sorted(rows.values(), key=lambda h: (h.history_date, h.history_id))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Compare versions: {article.title}",
+            "opts": self.model._meta,
+            "article": article,
+            "older": older,
+            "newer": newer,
+            "changes": history.compare_history(article, older, newer),
+            "history_url": reverse("admin:articles_article_history", args=[article.pk]),
+        }
+        return TemplateResponse(request, "editorial/admin/compare.html", context)
+
+
+def _label(name: str) -> str:
+    for transition in getattr(Article, name)._django_fsm.transitions.values():
+        return transition.custom.get("label", name)
+    return name

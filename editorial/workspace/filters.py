@@ -1,0 +1,78 @@
+"""Filters of the workspace's article list: stages, mine, author, reviewer."""
+
+from urllib.parse import parse_qsl
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef, Q
+
+from editorial.reads import worklists
+from reviewers.models import Invitation
+
+
+class StageFilter(admin.SimpleListFilter):
+    title = "stage"
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, label, _ in worklists.STAGES]
+
+    def queryset(self, request, queryset):
+        build = worklists.STAGE_BUILDERS.get(self.value())
+        return build(queryset) if build else queryset
+
+
+class MineFilter(admin.SimpleListFilter):
+    title = "whose"
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [("1", "Mine")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(author=request.user) if self.value() == "1" else queryset
+
+
+class InputFilter(admin.SimpleListFilter):
+    """A text box in the filter sidebar: lists of people would not fit at scale."""
+
+    template = "editorial/admin/input_filter.html"
+
+    def lookups(self, request, model_admin):
+        return [("", "")]  # Django shows a filter only if it has lookups
+
+    def choices(self, changelist):
+        query = changelist.get_query_string(remove=[self.parameter_name, "p"])
+        yield {
+            "query_string_params": dict(parse_qsl(query.lstrip("?"))),
+            "value": self.value() or "",
+            "parameter_name": self.parameter_name,
+        }
+
+
+class AuthorFilter(InputFilter):
+    title = "author (user name or name)"
+    parameter_name = "author"
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(author__username__iexact=value) | Q(author__last_name__iexact=value) | Q(author__first_name__iexact=value)
+        )
+
+
+class ReviewerFilter(InputFilter):
+    title = "reviewer (user name or name)"
+    parameter_name = "reviewer"
+
+    def queryset(self, request, queryset):
+        value = (self.value() or "").strip()
+        if not value:
+            return queryset
+        invited = Invitation.objects.filter(article=OuterRef("pk")).filter(
+            Q(reviewer__username__iexact=value)
+            | Q(reviewer__last_name__iexact=value)
+            | Q(reviewer__reviewer_profile__printed_name__iexact=value)
+        )
+        return queryset.filter(Exists(invited))
