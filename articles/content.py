@@ -9,6 +9,16 @@ DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
 PMID_PATTERN = r"^\d{1,9}$"
 
 CONTENT_FIELDS = ("title", "summary", "body", "patient_body")
+EDITABLE_TEXT_FIELDS = ("title", "slug", "summary", "body", "patient_body")
+
+#: Bounds on what an article and its review hold, so that every page, diff and export of
+#: them has a bounded cost whatever is typed or posted. In characters, unless said otherwise.
+BODY_LIMIT = 1_000_000  # each text (clinicians', patients'): a long review, about 140,000 words
+SUMMARY_LIMIT = 5_000
+REASON_LIMIT = 5_000  # a reason, a decline, a declaration of competing interests
+COMMENTS_LIMIT = 100_000  # each of a review's comments
+TEXT_LIMIT = 100_000  # any other text without a limit of its own
+MAX_REFERENCES = 300  # references per article: each stays citable as [n]
 REFERENCE_FIELDS = ("authors", "title", "source", "year", "doi", "pmid", "url")
 
 #: A citation marker: [3], [1, 2] or [2-4] (with a hyphen or an en dash).

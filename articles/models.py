@@ -59,15 +59,19 @@ def has_content_for_review(article: "Article") -> bool:
 class Article(ConcurrentTransitionMixin, models.Model):
     title = models.CharField("clinical question", max_length=300, help_text="The question the article answers.")
     slug = models.SlugField(max_length=200, unique=True)
-    summary = models.TextField(blank=True, help_text="Two or three sentences: the answer.")
+    summary = models.TextField(
+        blank=True, max_length=content.SUMMARY_LIMIT, help_text="Two or three sentences: the answer."
+    )
     body = models.TextField(
         "text for clinicians",
         blank=True,
+        max_length=content.BODY_LIMIT,
         help_text="Markdown. Cite references with their number in brackets: [1], [2].",
     )
     patient_body = models.TextField(
         "text for patients",
         blank=True,
+        max_length=content.BODY_LIMIT,
         help_text="Markdown, in plain language, for readers who are not clinicians.",
     )
     specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from articles.content import COMMENTS_LIMIT, REASON_LIMIT
 from articles.models import audit_history
 
 
@@ -68,9 +69,9 @@ class Invitation(ConcurrentTransitionMixin, models.Model):
     respond_by = models.DateTimeField()
     due_at = models.DateTimeField("review due")
     responded_at = models.DateTimeField(null=True, blank=True)
-    decline_reason = models.TextField(blank=True)
+    decline_reason = models.TextField(blank=True, max_length=REASON_LIMIT)
     conflict = models.CharField("competing interests", max_length=10, choices=Conflict.choices, blank=True)
-    conflict_description = models.TextField(blank=True)
+    conflict_description = models.TextField(blank=True, max_length=REASON_LIMIT)
     conflict_disqualifying = models.BooleanField(
         default=False, help_text="Set by an editor: this review then does not count toward the quorum."
     )
@@ -159,8 +160,10 @@ class Review(models.Model):
     doses_checked = models.BooleanField(CHECKLIST[1][1], default=False)
     references_support = models.BooleanField(CHECKLIST[2][1], default=False)
     language_fits_audience = models.BooleanField(CHECKLIST[3][1], default=False)
-    comments_to_author = models.TextField(blank=True)
-    confidential_comments = models.TextField("confidential comments to the editor", blank=True)
+    comments_to_author = models.TextField(blank=True, max_length=COMMENTS_LIMIT)
+    confidential_comments = models.TextField(
+        "confidential comments to the editor", blank=True, max_length=COMMENTS_LIMIT
+    )
     submitted_at = models.DateTimeField(db_default=Now())
 
     history = audit_history()

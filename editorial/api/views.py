@@ -1,22 +1,43 @@
-"""The API at /api/v1/: the same services and the same policy as the workspace."""
+"""The API at /api/v1/: the same services and the same policy as the workspace.
 
-from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+Optimistic concurrency follows HTTP's own convention (RFC 9110 §8.8.3, §13.1.1; RFC 6585 §3):
+an article's representation carries an ``ETag`` naming its ``row_version``; ``PUT`` and
+``PATCH`` must send it back in ``If-Match`` (428 without it, 412 when the article changed
+since, with the current version in the body). Visibility (404) and permission (403) are
+decided first, so nobody learns the version of an article they may not see or edit.
+Transitions keep their own token, ``row_version`` in the body (409 when stale).
+"""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
+from articles import content
 from articles.models import Article, Reference, Specialty
+from editorial.api.errors import EditorialAPIError, PreconditionRequired, refusals
 from editorial.models import TransitionRecord
 from editorial.workflow import permissions, services
-from editorial.workflow.exceptions import EditorialError
+from editorial.workflow.exceptions import EditorialError, StaleArticle
 
 
-class EditorialAPIError(APIException):
-    def __init__(self, error: EditorialError) -> None:
-        self.status_code = error.http_status
-        super().__init__(detail={"detail": error.message, "code": error.code}, code=error.code)
+def etag(article: Article) -> str:
+    """The strong entity tag of an article's current version: ``"<row_version>"``."""
+    return f'"{article.row_version}"'
+
+
+def if_match_version(header: str) -> list[int | None]:
+    """The row versions an If-Match header names (None for a tag this API never issues)."""
+    versions = []
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag.startswith('"') and tag.endswith('"') and tag[1:-1].isdigit() and len(tag) < 12:
+            versions.append(int(tag[1:-1]))
+        else:
+            versions.append(None)  # weak tags (W/"…") and "*" never match: they do not name a version
+    return versions
 
 
 class ReferenceSerializer(serializers.ModelSerializer):
@@ -33,14 +54,40 @@ class TransitionRecordSerializer(serializers.ModelSerializer):
         fields = ("transition", "from_status", "to_status", "actor", "reason", "review_round", "created_at")
 
 
+class ArticleSummarySerializer(serializers.ModelSerializer):
+    """An article in a list: what it is and where it stands, not its texts."""
+
+    specialty = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    author = serializers.CharField(source="author.username", read_only=True)
+
+    class Meta:
+        model = Article
+        fields = (
+            "id",
+            "title",
+            "slug",
+            "specialty",
+            "author",
+            "status",
+            "review_round",
+            "row_version",
+            "updated_at",
+            "content_updated_at",
+            "last_approved_at",
+        )
+        read_only_fields = fields
+
+
 class ArticleSerializer(serializers.ModelSerializer):
     specialty = serializers.SlugRelatedField(
         slug_field="slug", queryset=Specialty.objects.all(), required=False, allow_null=True
     )
     author = serializers.CharField(source="author.username", read_only=True)
-    references = ReferenceSerializer(many=True, required=False)
+    references = ReferenceSerializer(many=True, required=False, max_length=content.MAX_REFERENCES)
     available_transitions = serializers.SerializerMethodField()
-    change_reason = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    change_reason = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=content.REASON_LIMIT
+    )
 
     class Meta:
         model = Article
@@ -67,12 +114,13 @@ class ArticleSerializer(serializers.ModelSerializer):
         read_only_fields = (
             "status",
             "review_round",
+            "row_version",
             "created_at",
             "updated_at",
             "content_updated_at",
             "last_approved_at",
         )
-        extra_kwargs = {"slug": {"required": False}, "row_version": {"required": False}}
+        extra_kwargs = {"slug": {"required": False}}
 
     def to_representation(self, article):
         data = super().to_representation(article)
@@ -88,7 +136,6 @@ class ArticleSerializer(serializers.ModelSerializer):
     def create(self, validated):
         references = validated.pop("references", [])
         reason = validated.pop("change_reason", "")
-        validated.pop("row_version", None)
         try:
             return services.article_create(
                 actor=self.context["request"].user, fields=validated, references=references, reason=reason
@@ -99,7 +146,6 @@ class ArticleSerializer(serializers.ModelSerializer):
     def update(self, article, validated):
         references = validated.pop("references", None)
         reason = validated.pop("change_reason", "")
-        expected = validated.pop("row_version", None)
         try:
             return services.article_update(
                 article=article,
@@ -107,22 +153,30 @@ class ArticleSerializer(serializers.ModelSerializer):
                 fields=validated,
                 references=references,
                 reason=reason,
-                expected_row_version=expected,
+                expected_row_version=self.context["expected_row_version"],
             )
+        except StaleArticle as error:
+            current = Article.objects.only("row_version").get(pk=article.pk)
+            raise EditorialAPIError(
+                error, status_code=412, row_version=current.row_version, etag=etag(current)
+            ) from error
         except EditorialError as error:
             raise EditorialAPIError(error) from error
 
 
 class TransitionRequestSerializer(serializers.Serializer):
     transition = serializers.ChoiceField(choices=sorted(services.TRANSITION_SERVICES))
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=content.REASON_LIMIT)
     row_version = serializers.IntegerField(
-        help_text="The row_version of the copy you acted on; a stale copy is refused (409)."
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="The row_version of the copy you acted on; a stale copy is refused (409).",
     )
     password = serializers.CharField(
         required=False,
         allow_blank=True,
         default="",
+        max_length=1024,
         write_only=True,
         style={"input_type": "password"},
         help_text="approve only: the editor's password, which signs the decision.",
@@ -131,10 +185,30 @@ class TransitionRequestSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
+        max_length=content.REASON_LIMIT,
         help_text="approve only: why an open reject recommendation is overridden.",
     )
 
 
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description='The ETag of the version you edited, as the GET gave it (e.g. "7").',
+)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: ArticleSummarySerializer(many=True), **refusals(400, 401, 404)}),
+    retrieve=extend_schema(responses={200: ArticleSerializer, **refusals(401, 404)}),
+    create=extend_schema(responses={201: ArticleSerializer, **refusals(400, 401, 403, 409)}),
+    update=extend_schema(
+        parameters=[IF_MATCH], responses={200: ArticleSerializer, **refusals(400, 401, 403, 404, 409, 412, 428)}
+    ),
+    partial_update=extend_schema(
+        parameters=[IF_MATCH], responses={200: ArticleSerializer, **refusals(400, 401, 403, 404, 409, 412, 428)}
+    ),
+)
 class ArticleViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -147,21 +221,64 @@ class ArticleViewSet(
     serializer_class = ArticleSerializer
 
     def get_queryset(self):
-        queryset = Article.objects.select_related("author", "specialty").prefetch_related("references")
+        queryset = Article.objects.select_related("author", "specialty")
+        if self.action == "list":
+            queryset = queryset.defer("summary", "body", "patient_body")
+        else:
+            queryset = queryset.prefetch_related("references")
         return permissions.visible_articles(self.request.user, queryset).order_by("-updated_at", "-id")
+
+    def get_serializer_class(self):
+        return ArticleSummarySerializer if self.action == "list" else ArticleSerializer
 
     def perform_create(self, serializer):
         if not permissions.may_create_article(self.request.user):
             raise PermissionDenied("Only authors and editors can create articles.")
         serializer.save()
 
-    @extend_schema(request=TransitionRequestSerializer, responses=ArticleSerializer)
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = f'"{response.data["row_version"]}"'
+        return response
+
+    def update(self, request, *args, **kwargs):
+        """PUT/PATCH: 404 if not visible, 403 if not theirs to edit, then 428/412 on If-Match, then 409."""
+        article = self.get_object()
+        refusal = permissions.content_role_refusal(request.user, article)
+        if refusal:
+            raise PermissionDenied(refusal)
+        header = request.headers.get("If-Match", "").strip()
+        if not header:
+            raise PreconditionRequired()
+        if article.row_version not in if_match_version(header):
+            raise EditorialAPIError(
+                StaleArticle(
+                    "This article changed since the version you edited: reload it and apply your change again."
+                ),
+                status_code=412,
+                row_version=article.row_version,
+                etag=etag(article),
+            )
+        context = {**self.get_serializer_context(), "expected_row_version": article.row_version}
+        serializer = self.get_serializer(
+            article, data=request.data, partial=kwargs.pop("partial", False), context=context
+        )
+        serializer.is_valid(raise_exception=True)
+        saved = serializer.save()
+        fresh = self.get_queryset().get(pk=saved.pk)
+        return Response(self.get_serializer(fresh).data, headers={"ETag": etag(fresh)})
+
+    @extend_schema(
+        request=TransitionRequestSerializer,
+        responses={200: ArticleSerializer, **refusals(400, 401, 403, 404, 409)},
+    )
     @action(detail=True, methods=["post"])
-    def transitions(self, request, pk=None):
+    def transitions(self, request, pk=None, **kwargs):
         """Fire a transition: 403 for the wrong person, 409 for the wrong state or a stale copy."""
         article = get_object_or_404(self.get_queryset(), pk=pk)
         body = TransitionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        current_version = article.row_version
         article.row_version = body.validated_data["row_version"]
         try:
             article = services.article_transition(
@@ -173,14 +290,16 @@ class ArticleViewSet(
                 override_reason=body.validated_data["override_reason"],
                 request=request,
             )
+        except StaleArticle as error:
+            raise EditorialAPIError(error, row_version=current_version) from error
         except EditorialError as error:
             raise EditorialAPIError(error) from error
         article = self.get_queryset().get(pk=article.pk)
-        return Response(self.get_serializer(article).data, status=status.HTTP_200_OK)
+        return Response(self.get_serializer(article).data, status=status.HTTP_200_OK, headers={"ETag": etag(article)})
 
-    @extend_schema(responses=TransitionRecordSerializer(many=True))
+    @extend_schema(responses={200: TransitionRecordSerializer(many=True), **refusals(401, 404)})
     @action(detail=True, methods=["get"])
-    def history(self, request, pk=None):
+    def history(self, request, pk=None, **kwargs):
         """The article's transitions: who, when, from what to what, and why."""
         article = get_object_or_404(self.get_queryset(), pk=pk)
         records = article.transitions.select_related("actor").order_by("created_at", "id")

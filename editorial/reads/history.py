@@ -1,6 +1,6 @@
 """An article's history compared version by version: what changed, field by field."""
 
-from articles.diff import reference_lines, word_diff
+from articles.diff import diff_words, reference_lines
 from articles.models import Article, Reference
 
 #: Fields of an article's history compared field by field, with the long ones diffed by word.
@@ -36,14 +36,16 @@ def compare_history(article: Article, older, newer) -> list[dict]:
         if before == after:
             continue
         if field in WORD_DIFFED:
-            changes.append({"label": label, "html": word_diff(before or "", after or "")})
+            diff = diff_words(before or "", after or "")
+            changes.append({"label": label, "html": diff.html, "coarse": diff.coarse})
         else:
             changes.append({"label": label, "before": before, "after": after})
     # A version owns the reference edits saved with it or after it, up to the next version.
     old_refs = reference_lines(references_as_of(article.pk, _next_version_date(article, older)))
     new_refs = reference_lines(references_as_of(article.pk, _next_version_date(article, newer)))
     if old_refs != new_refs:
-        changes.append({"label": "References", "html": word_diff(old_refs, new_refs)})
+        diff = diff_words(old_refs, new_refs)
+        changes.append({"label": "References", "html": diff.html, "coarse": diff.coarse})
     return changes
 
 

@@ -14,6 +14,7 @@ from editorial.models import EventKind
 from editorial.workflow import approval, permissions, services, signing
 from editorial.workflow import invitations as invitation_rows
 from editorial.workflow.audit import set_audit_context
+from editorial.workflow.contract import boundary
 from editorial.workflow.events import record_event
 from editorial.workflow.exceptions import Ineligible, ReasonRequired, StaleArticle, WrongState
 from editorial.workflow.permissions import Role
@@ -34,6 +35,7 @@ User = get_user_model()
 # --- Invitations ------------------------------------------------------------------------------
 
 
+@boundary
 def invitation_create(
     *, article: Article, actor, reviewers, respond_by=None, due_at=None, reason: str = ""
 ) -> list[Invitation]:
@@ -131,6 +133,7 @@ def _save(invitation: Invitation, *, actor, reason: str) -> Invitation:
     return invitation
 
 
+@boundary
 def invitation_accept(*, invitation: Invitation, actor, conflict: str, description: str = "") -> Invitation:
     """Accept with a competing-interest declaration; the first acceptance starts the review."""
     description = (description or "").strip()
@@ -159,6 +162,7 @@ def invitation_accept(*, invitation: Invitation, actor, conflict: str, descripti
     return current
 
 
+@boundary
 def invitation_decline(*, invitation: Invitation, actor, reason: str) -> Invitation:
     reason = (reason or "").strip()
     if not reason:
@@ -178,6 +182,7 @@ def invitation_decline(*, invitation: Invitation, actor, reason: str) -> Invitat
     return current
 
 
+@boundary
 def invitation_cancel(*, invitation: Invitation, actor, reason: str) -> Invitation:
     reason = (reason or "").strip()
     if not reason:
@@ -197,6 +202,7 @@ def invitation_cancel(*, invitation: Invitation, actor, reason: str) -> Invitati
     return current
 
 
+@boundary
 def invitation_expire(*, invitation: Invitation) -> Invitation:
     """No answer by the respond-by date: the system expires it and tells the editors."""
     actor = system_user()
@@ -216,6 +222,7 @@ def invitation_expire(*, invitation: Invitation) -> Invitation:
     return current
 
 
+@boundary
 def invitation_rule_conflict(*, invitation: Invitation, actor, disqualifying: bool, reason: str) -> Invitation:
     """An editor rules a declared competing interest disqualifying (or not)."""
     reason = (reason or "").strip()
@@ -237,6 +244,7 @@ def invitation_rule_conflict(*, invitation: Invitation, actor, disqualifying: bo
 # --- Reviews ------------------------------------------------------------------------------------
 
 
+@boundary
 def review_submit(
     *,
     invitation: Invitation,

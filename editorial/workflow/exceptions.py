@@ -47,6 +47,27 @@ class ReasonRequired(EditorialError):
     code = "reason_required"
 
 
+class NotFound(EditorialError):
+    """What the action names does not exist (or is not visible to this person)."""
+
+    http_status = 404
+    code = "not_found"
+
+
+class InvalidInput(EditorialError):
+    """An argument is malformed: the wrong type, too long, a NUL character, an unknown field.
+
+    ``fields`` maps each offending argument (or field) name to what is wrong with it.
+    """
+
+    http_status = 400
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
+
+
 class MissingAuditContext(RuntimeError):
     """A history row was about to be written without the acting user or a reason.
 

@@ -118,11 +118,19 @@ def may_create_article(user) -> bool:
     return has_role(user, Role.AUTHOR, Role.EDITOR)
 
 
-def content_refusal(user, article: Article) -> str | None:
-    """Why ``user`` may not edit the content of ``article`` now; None when they may."""
+def content_role_refusal(user, article: Article) -> str | None:
+    """Why ``user`` may never edit ``article``, whatever its state; None when their role allows."""
     own = _is_author_of(user, article) and has_role(user, Role.AUTHOR)
     if not (own or has_role(user, Role.EDITOR)):
         return "Only the article's author or an editor can edit it."
+    return None
+
+
+def content_refusal(user, article: Article) -> str | None:
+    """Why ``user`` may not edit the content of ``article`` now; None when they may."""
+    refusal = content_role_refusal(user, article)
+    if refusal:
+        return refusal
     if article.status not in EDITABLE_STATES:
         return (
             f"The article is {article.get_status_display().lower()}: its content can be "

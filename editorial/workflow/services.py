@@ -22,9 +22,11 @@ from editorial.models import EventKind, TransitionRecord
 from editorial.workflow import invitations, permissions, signing
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
+from editorial.workflow.contract import article_copy, boundary, reference_copies
 from editorial.workflow.events import record_event
 from editorial.workflow.exceptions import (
     EditorialError,
+    InvalidInput,
     NotPermitted,
     NotReady,
     ReasonRequired,
@@ -84,6 +86,7 @@ def _refuse_stale(copy: Article, current: Article) -> None:
         )
 
 
+@boundary
 def check_transition(*, article: Article, actor, name: str) -> None:
     """Raise the error that firing ``name`` now would raise, or nothing if it may go ahead.
 
@@ -221,10 +224,12 @@ def _snapshot_version(article: Article, actor) -> ArticleVersion:
 # --- The transitions, one service each -----------------------------------------------------
 
 
+@boundary
 def article_submit(*, article: Article, actor, reason: str = "") -> Article:
     return _fire(article=article, actor=actor, name="submit", reason=reason)
 
 
+@boundary
 def article_resubmit(*, article: Article, actor, reason: str = "") -> Article:
     """Open the next round; the previous round's reviewers are invited again by default."""
     return _fire(
@@ -232,10 +237,12 @@ def article_resubmit(*, article: Article, actor, reason: str = "") -> Article:
     )
 
 
+@boundary
 def article_start_review(*, article: Article, actor, reason: str = "") -> Article:
     return _fire(article=article, actor=actor, name="start_review", reason=reason)
 
 
+@boundary
 def article_approve(
     *, article: Article, actor, password: str, reason: str = "", override_reason: str = "", request=None
 ) -> Article:
@@ -270,6 +277,7 @@ def article_approve(
     return _fire(article=article, actor=actor, name="approve", reason=reason, guard=refuse_open_rejects, after=sign)
 
 
+@boundary
 def article_request_changes(*, article: Article, actor, reason: str) -> Article:
     def letter(current: Article) -> dict:
         return {"letter": signing.decision_letter(current, decision="changes_requested", editor_reason=reason)}
@@ -277,6 +285,7 @@ def article_request_changes(*, article: Article, actor, reason: str) -> Article:
     return _fire(article=article, actor=actor, name="request_changes", reason=reason, after=letter)
 
 
+@boundary
 def article_reject(*, article: Article, actor, reason: str) -> Article:
     def letter(current: Article) -> dict:
         return {"letter": signing.decision_letter(current, decision="rejected", editor_reason=reason)}
@@ -284,14 +293,17 @@ def article_reject(*, article: Article, actor, reason: str) -> Article:
     return _fire(article=article, actor=actor, name="reject", reason=reason, after=letter)
 
 
+@boundary
 def article_withdraw(*, article: Article, actor, reason: str) -> Article:
     return _fire(article=article, actor=actor, name="withdraw", reason=reason)
 
 
+@boundary
 def article_retract(*, article: Article, actor, reason: str) -> Article:
     return _fire(article=article, actor=actor, name="retract", reason=reason)
 
 
+@boundary
 def article_revise(*, article: Article, actor, reason: str = "") -> Article:
     return _fire(article=article, actor=actor, name="revise", reason=reason)
 
@@ -309,6 +321,7 @@ TRANSITION_SERVICES = {
 }
 
 
+@boundary
 def article_transition(*, article: Article, actor, name: str, reason: str = "", **extra) -> Article:
     """Fire a transition chosen by name (buttons, API): the same services underneath.
 
@@ -339,36 +352,54 @@ def unique_slug(title: str, *, exclude_pk=None) -> str:
     return slug
 
 
-def article_save(*, article: Article, actor, reason: str = "", expected_row_version=None) -> Article:
-    """Save a new or edited article (the fields already set on ``article``).
+@boundary(article=article_copy)
+def article_save(*, article: Article, actor, reason: str = "", expected_row_version: int | None = None) -> Article:
+    """Save a new article, or an edited one (the fields already set on ``article``).
 
-    The caller's transaction (or this one) holds the row lock, so the stale check and the
-    write cannot interleave with another save.
+    An edit must say which version the editor started from (``expected_row_version``, the
+    ``row_version`` they read): an older one is a stale copy (``StaleArticle``, 409), none at
+    all is ``InvalidInput`` (optimistic concurrency is not optional). A copy naming an id
+    that does not exist is ``NotFound``: an update never creates a row. The caller's
+    transaction (or this one) holds the row lock, so the check and the write cannot
+    interleave with another save.
     """
-    creating = article._state.adding
+    creating = article.pk is None
+    if not creating and expected_row_version is None:
+        raise InvalidInput(
+            "Say which version of the article you edited (its row_version): without it a change "
+            "made meanwhile would be silently overwritten.",
+            fields={"expected_row_version": "required"},
+        )
     with transaction.atomic():
         if creating:
             if not permissions.may_create_article(actor):
                 raise NotPermitted("Only authors and editors can create articles.")
             if not article.author_id:
                 article.author = actor
+            chosen_slug = bool(article.slug)
             if not article.slug:
                 article.slug = unique_slug(article.title)
             reason = reason.strip() or "Draft created"
         else:
             current = _lock(article)
             permissions.require_content_edit(actor, current)
-            expected = article.row_version if expected_row_version is None else expected_row_version
-            if expected != current.row_version:
-                _refuse_stale(Article(row_version=expected), current)
+            if expected_row_version != current.row_version:
+                _refuse_stale(Article(row_version=expected_row_version), current)
+            article._state.adding = False  # a copy built with an id updates that row, never inserts
             article.row_version = current.row_version + 1
             reason = reason.strip() or "Content edited"
+            chosen_slug = article.slug != current.slug
+            if not article.slug:
+                article.slug, chosen_slug = unique_slug(article.title, exclude_pk=article.pk), False
+        if chosen_slug and Article.objects.filter(slug=article.slug).exclude(pk=article.pk).exists():
+            raise InvalidInput(f"The address {article.slug!r} is taken by another article.", fields={"slug": "taken"})
         article.content_updated_at = timezone.now()
         set_audit_context(article, actor=actor, reason=reason)
         article.save()
     return article
 
 
+@boundary
 def article_create(*, actor, fields: Mapping, references: Iterable[Mapping] = (), reason: str = "") -> Article:
     article = Article(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
     with transaction.atomic():
@@ -379,16 +410,20 @@ def article_create(*, actor, fields: Mapping, references: Iterable[Mapping] = ()
     return article
 
 
+@boundary
 def article_update(
     *,
     article: Article,
     actor,
     fields: Mapping,
     references: Iterable[Mapping] | None = None,
+    expected_row_version: int,
     reason: str = "",
-    expected_row_version=None,
 ) -> Article:
-    """Change content fields (and, if given, the whole reference list) of an editable article."""
+    """Change content fields (and, if given, the whole reference list) of an editable article.
+
+    ``expected_row_version`` is the ``row_version`` the caller read: required (see ``article_save``).
+    """
     with transaction.atomic():
         for name, value in fields.items():
             if name not in EDITABLE_FIELDS:
@@ -402,6 +437,7 @@ def article_update(
     return article
 
 
+@boundary
 def references_replace(*, article: Article, actor, references: Iterable[Mapping], reason: str) -> list[Reference]:
     """Make the article's reference list exactly ``references``, in order, with history.
 
@@ -442,15 +478,25 @@ def _write_references(*, article, actor, wanted: list, existing: list, reason: s
     return result
 
 
+@boundary(saved=reference_copies)
 def references_save(
     *, article: Article, actor, saved: Iterable[Reference], deleted: Iterable[Reference], reason: str
 ) -> None:
-    """Write references edited one by one (the workspace's inline list), with history."""
+    """Write references edited one by one (the workspace's inline list), with history.
+
+    Raises ``InvalidInput`` if the article would then hold more than ``MAX_REFERENCES``.
+    """
     permissions.require_content_edit(actor, article)
-    for reference in deleted:
-        set_audit_context(reference, actor=actor, reason=reason)
-        reference.delete()
-    for reference in saved:
-        reference.article = article
-        set_audit_context(reference, actor=actor, reason=reason)
-        reference.save()
+    with transaction.atomic():
+        for reference in deleted:
+            set_audit_context(reference, actor=actor, reason=reason)
+            reference.delete()
+        for reference in saved:
+            reference.article = article
+            set_audit_context(reference, actor=actor, reason=reason)
+            reference.save()
+        if saved and article.references.count() > content.MAX_REFERENCES:
+            raise InvalidInput(
+                f"An article holds at most {content.MAX_REFERENCES} references, so each stays citable as [n].",
+                fields={"references": "too many"},
+            )

@@ -139,7 +139,9 @@ class Command(BaseCommand):
                 password=self.password,
             )
         elif action == "edit":
-            services.article_update(article=article, actor=actor, fields=rest[0], reason=rest[1])
+            services.article_update(
+                article=article, expected_row_version=article.row_version, actor=actor, fields=rest[0], reason=rest[1]
+            )
         else:
             services.article_transition(
                 article=article, actor=actor, name=action, reason=rest[0], password=self.password

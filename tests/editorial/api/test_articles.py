@@ -87,7 +87,12 @@ def test_api_hides_other_authors_articles(api, author, other_author):
 def test_api_content_edit_refused_outside_editable_states(api, author, in_state):
     article = in_state("under_review")
     api.force_authenticate(author)
-    response = api.patch(f"/api/v1/articles/{article.pk}/", {"summary": "Sneaky"}, format="json")
+    response = api.patch(
+        f"/api/v1/articles/{article.pk}/",
+        {"summary": "Sneaky"},
+        format="json",
+        HTTP_IF_MATCH=f'"{article.row_version}"',
+    )
     assert response.status_code == 403
     assert Article.objects.get(pk=article.pk).summary != "Sneaky"
 
@@ -118,3 +123,97 @@ def test_openapi_schema_is_served(api):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+# --- Optimistic concurrency, HTTP's way: ETag, If-Match, 428 and 412 -------------------------------
+
+
+def url(article) -> str:
+    return f"/api/v1/articles/{article.pk}/"
+
+
+@pytest.mark.django_db
+def test_a_stale_put_without_if_match_is_refused_and_the_first_change_stands(api, author, editor):
+    """The reproduction: two people load the article; one saves; the other PUTs their stale copy."""
+    article = make_article(author)
+    api.force_authenticate(author)
+    first = api.get(url(article))
+    api.force_authenticate(editor)
+    second = api.get(url(article))
+    assert first["ETag"] == second["ETag"] == f'"{article.row_version}"'
+
+    api.force_authenticate(author)
+    saved = api.patch(url(article), {"summary": "The author's change."}, format="json", HTTP_IF_MATCH=first["ETag"])
+    assert saved.status_code == 200, saved.json()
+    assert saved["ETag"] == f'"{article.row_version + 1}"'
+
+    api.force_authenticate(editor)
+    stale_copy = {key: second.json()[key] for key in ("title", "summary", "body", "patient_body")}
+    without = api.put(url(article), stale_copy, format="json")
+    assert without.status_code == 428 and "If-Match" in without.json()["detail"]
+    stale = api.put(url(article), stale_copy, format="json", HTTP_IF_MATCH=second["ETag"])
+    assert stale.status_code == 412
+    assert stale.json()["row_version"] == article.row_version + 1 and stale.json()["etag"] == saved["ETag"]
+    assert Article.objects.get(pk=article.pk).summary == "The author's change."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", ["", "*", 'W/"1"', '"not-a-version"', '"99999999999999999999"'])
+def test_patch_needs_an_if_match_naming_the_current_version(api, author, header):
+    article = make_article(author)
+    api.force_authenticate(author)
+    extra = {"HTTP_IF_MATCH": header} if header else {}
+    response = api.patch(url(article), {"summary": "Changed."}, format="json", **extra)
+    assert response.status_code == (428 if not header else 412), response.json()
+    assert Article.objects.get(pk=article.pk).summary == article.summary
+
+
+@pytest.mark.django_db
+def test_if_match_may_list_several_tags(api, author):
+    article = make_article(author)
+    api.force_authenticate(author)
+    response = api.patch(
+        url(article), {"summary": "Changed."}, format="json", HTTP_IF_MATCH=f'"0", "{article.row_version}"'
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_visibility_and_permission_are_decided_before_the_version(api, author, other_author, auditor, in_state):
+    """Nobody learns the version of an article they may not see (404) or edit (403)."""
+    theirs = make_article(other_author)
+    api.force_authenticate(author)
+    hidden = api.patch(url(theirs), {"summary": "x"}, format="json")
+    assert hidden.status_code == 404 and "row_version" not in hidden.json()
+    api.force_authenticate(auditor)
+    refused = api.patch(url(theirs), {"summary": "x"}, format="json")
+    assert refused.status_code == 403 and "row_version" not in refused.json()
+
+
+@pytest.mark.django_db
+def test_the_body_cannot_set_the_version(api, author):
+    article = make_article(author)
+    api.force_authenticate(author)
+    response = api.patch(
+        url(article), {"summary": "x", "row_version": 1000}, format="json", HTTP_IF_MATCH=f'"{article.row_version}"'
+    )
+    assert response.status_code == 200 and response.json()["row_version"] == article.row_version + 1
+
+
+@pytest.mark.django_db
+def test_lists_carry_no_texts(api, author):
+    make_article(author, body="A long text [1].")
+    api.force_authenticate(author)
+    row = api.get("/api/v1/articles/").json()["results"][0]
+    assert "body" not in row and "patient_body" not in row and "row_version" in row
+
+
+@pytest.mark.django_db
+def test_format_suffixes_and_odd_ids_answer_4xx_as_json(api, editor, in_state):
+    article = in_state("approved")
+    api.force_authenticate(editor)
+    assert api.get(f"/api/v1/articles/{article.pk}/history.json").status_code == 200
+    for path in ("/api/v1/articles/false/transitions/", "/api/v1/articles/99999999999999999999/transitions/"):
+        response = api.post(path, {"transition": "retract", "reason": "x", "row_version": 1}, format="json")
+        assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
+    assert api.get("/api/v1/articles/false/").status_code == 404

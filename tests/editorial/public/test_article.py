@@ -268,6 +268,7 @@ def revise(article, author, *, submit=False):
     article = services.article_revise(article=article, actor=author, reason="Update")
     article = services.article_update(
         article=article,
+        expected_row_version=article.row_version,
         actor=author,
         fields={"title": "A new question?", "body": "New clinical words [1].", "patient_body": "New plain words."},
         references=[{"title": "A newer source"}],

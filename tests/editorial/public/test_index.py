@@ -83,7 +83,11 @@ def test_index_shows_the_approved_title_while_an_update_is_reviewed(client, in_s
     article = in_state("approved", article=make_article(author, title="Old question?", specialty=cardio))
     article = services.article_revise(article=article, actor=author)
     services.article_update(
-        article=article, actor=author, fields={"title": "New question?", "specialty": skin}, reason="Rewrite"
+        article=article,
+        expected_row_version=article.row_version,
+        actor=author,
+        fields={"title": "New question?", "specialty": skin},
+        reason="Rewrite",
     )
     assert listed(client) == [("Old question?", "Approved")]
     assert "Update under review" in client.get("/").content.decode()

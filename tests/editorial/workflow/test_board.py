@@ -258,7 +258,9 @@ def test_a_content_change_voids_earlier_signatures(in_state, author, editor, rev
     article = in_state("ready")
     assert approval_status(article).quorum_reached
     article = services.article_request_changes(article=article, actor=editor, reason="One more thing")
-    article = services.article_update(article=article, actor=author, fields={"summary": "Changed."})
+    article = services.article_update(
+        article=article, expected_row_version=article.row_version, actor=author, fields={"summary": "Changed."}
+    )
     article = services.article_resubmit(article=article, actor=author)
     status = approval_status(fresh(article))
     assert len(status.valid) == 0  # the round-1 signatures stay on record but no longer count
@@ -383,7 +385,11 @@ def test_round_two_reinvites_and_shows_what_changed(client, in_state, author, ed
     article = in_state("ready")
     article = services.article_request_changes(article=article, actor=editor, reason="Add the dose.")
     article = services.article_update(
-        article=article, actor=author, fields={"body": article.body + "\n\nIbuprofen 400 mg [1]."}, reason="Dose"
+        article=article,
+        expected_row_version=article.row_version,
+        actor=author,
+        fields={"body": article.body + "\n\nIbuprofen 400 mg [1]."},
+        reason="Dose",
     )
     article = services.article_resubmit(article=article, actor=author)
     round_two = Invitation.objects.filter(article=article, review_round=2)

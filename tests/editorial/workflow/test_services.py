@@ -34,7 +34,11 @@ def test_round_trip_leaves_the_full_trail(author, editor, reviewers):
         article=Article.objects.get(pk=article.pk), actor=editor, reason="Add doses."
     )
     article = services.article_update(
-        article=article, actor=author, fields={"body": "Doses added [1] [2]."}, reason="Added doses."
+        article=article,
+        expected_row_version=article.row_version,
+        actor=author,
+        fields={"body": "Doses added [1] [2]."},
+        reason="Added doses.",
     )
     article = services.article_resubmit(article=article, actor=author, reason="Doses added.")
     for invitation in Invitation.objects.filter(article=article, review_round=2):
@@ -105,7 +109,9 @@ def test_revise_keeps_the_approved_version_published(in_state, author):
     article = services.article_revise(article=article, actor=author)
     assert article.status == "draft"
     assert article.published_version == published
-    article = services.article_update(article=article, actor=author, fields={"summary": "Updated."})
+    article = services.article_update(
+        article=article, expected_row_version=article.row_version, actor=author, fields={"summary": "Updated."}
+    )
     article = services.article_submit(article=article, actor=author)
     assert article.review_round == 2
     assert article.published_version == published
@@ -116,7 +122,9 @@ def test_revise_keeps_the_approved_version_published(in_state, author):
 def test_stale_copy_is_refused_and_changes_nothing(author, editor):
     article = make_article(author)
     stale_copy = Article.objects.get(pk=article.pk)
-    services.article_update(article=article, actor=author, fields={"summary": "Changed."})
+    services.article_update(
+        article=article, expected_row_version=article.row_version, actor=author, fields={"summary": "Changed."}
+    )
     before = (article.history.count(), TransitionRecord.objects.count())
     with pytest.raises(StaleArticle, match="changed meanwhile") as refused:
         services.article_submit(article=stale_copy, actor=author)
@@ -129,9 +137,13 @@ def test_stale_copy_is_refused_and_changes_nothing(author, editor):
 def test_stale_content_edit_is_refused(author):
     article = make_article(author)
     stale_copy = Article.objects.get(pk=article.pk)
-    services.article_update(article=article, actor=author, fields={"summary": "Mine."})
+    services.article_update(
+        article=article, expected_row_version=article.row_version, actor=author, fields={"summary": "Mine."}
+    )
     with pytest.raises(StaleArticle):
-        services.article_update(article=stale_copy, actor=author, fields={"summary": "Theirs."})
+        services.article_update(
+            article=stale_copy, expected_row_version=stale_copy.row_version, actor=author, fields={"summary": "Theirs."}
+        )
     assert Article.objects.get(pk=article.pk).summary == "Mine."
 
 
@@ -248,5 +260,11 @@ def test_query_counts_of_the_content_services(author):
     assert len(created) <= 10, [q["sql"] for q in created]
     actor = type(author).objects.get(pk=author.pk)
     with CaptureQueriesContext(connection) as updated:
-        services.article_update(article=article, actor=actor, fields={"summary": "B."}, reason="Edit")
+        services.article_update(
+            article=article,
+            expected_row_version=article.row_version,
+            actor=actor,
+            fields={"summary": "B."},
+            reason="Edit",
+        )
     assert len(updated) <= 8, [q["sql"] for q in updated]

@@ -232,7 +232,9 @@ def test_reason_is_asked_for_and_required(client, in_state, editor):
 def test_stale_content_edit_is_refused_with_a_message(client, author):
     article = make_article(author)
     seen = Article.objects.get(pk=article.pk)
-    services.article_update(article=article, actor=author, fields={"summary": "Edited elsewhere."})
+    services.article_update(
+        article=article, expected_row_version=article.row_version, actor=author, fields={"summary": "Edited elsewhere."}
+    )
     client.force_login(author)
     url = reverse("admin:articles_article_change", args=[article.pk])
     response = client.post(url, change_form(seen, summary="My edit."))
@@ -289,7 +291,9 @@ def test_another_authors_article_is_invisible_on_every_page(client, author, othe
 @pytest.mark.parametrize("who", ["author", "editor", "superuser"])
 def test_history_cannot_be_reverted_by_anyone(client, who, author, editor, superuser):
     article = make_article(author)
-    services.article_update(article=article, actor=author, fields={"summary": "Second summary."})
+    services.article_update(
+        article=article, expected_row_version=article.row_version, actor=author, fields={"summary": "Second summary."}
+    )
     first = article.history.earliest("history_date")
     client.force_login({"author": author, "editor": editor, "superuser": superuser}[who])
     url = reverse("admin:articles_article_simple_history", args=[article.pk, first.pk])

@@ -97,7 +97,11 @@ def test_saving_names_dangling_markers_and_uncited_references(client, author):
 def test_compare_two_versions_field_by_field(client, author, editor):
     article = make_article(author)
     services.article_update(
-        article=article, actor=author, fields={"summary": "A sharper answer."}, reason="Sharper summary"
+        article=article,
+        expected_row_version=article.row_version,
+        actor=author,
+        fields={"summary": "A sharper answer."},
+        reason="Sharper summary",
     )
     services.references_replace(
         article=Article.objects.get(pk=article.pk),
