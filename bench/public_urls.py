@@ -3,7 +3,7 @@
 from django.urls import path
 
 from bench import views
-from config.urls import handler404  # noqa: F401 - the readers' 404 page, as on the site
+from config.urls import handler400, handler403, handler404, handler500  # noqa: F401 - as on the site
 from config.urls import urlpatterns as project_urlpatterns
 
 urlpatterns = [

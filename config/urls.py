@@ -14,5 +14,9 @@ urlpatterns = [
     path("", include("editorial.public.urls")),
 ]
 
-# Readers who follow a dead link get the site's own page, not the server's.
-handler404 = "editorial.public.views.page_not_found"
+# Every error in the site's own style (the readers', the workspace's, or JSON under /api/);
+# a database that cannot be reached is a 503 with Retry-After.
+handler400 = "editorial.public.errors.bad_request"
+handler403 = "editorial.public.errors.permission_denied"
+handler404 = "editorial.public.errors.page_not_found"
+handler500 = "editorial.public.errors.server_error"

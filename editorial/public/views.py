@@ -158,8 +158,3 @@ def editorial_policy(request):
         "nav": "policy",
     }
     return render(request, "editorial/public/policy.html", context)
-
-
-def page_not_found(request, exception=None):
-    """The readers' 404: the site's look, and no database query."""
-    return render(request, "editorial/public/404.html", {}, status=404)

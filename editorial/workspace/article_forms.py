@@ -58,7 +58,7 @@ class ReferenceInline(admin.TabularInline):
 
 
 class ArticleForm(forms.ModelForm):
-    seen_row_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    seen_row_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=2**31 - 1)
     change_reason = forms.CharField(
         label="Reason for this change",
         required=False,
@@ -86,7 +86,12 @@ class ArticleForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         seen = cleaned.get("seen_row_version")
-        if self.instance.pk and seen is not None and seen != self.instance.row_version:
+        if self.instance.pk and seen is None:
+            raise forms.ValidationError(
+                "This form does not say which version of the article you started from, so saving it "
+                "could overwrite someone's change. Open the article again; nothing was saved."
+            )
+        if self.instance.pk and seen != self.instance.row_version:
             raise forms.ValidationError(
                 "Someone changed this article while you were editing it. Open it again to "
                 "see their changes; yours were not saved."

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 
 from articles.models import Article, Reference
 from articles.rendering import render_markdown
+from editorial import parsing
 from editorial.models import Notification
 from editorial.reads import history, rounds
 from editorial.workflow import board, permissions, services, signing
@@ -165,25 +166,25 @@ class ArticlePagesMixin:
         }
         status = 403 if context["error"] else 200
         if request.method == "POST" and not context["error"]:
-            chosen = [int(pk) for pk in request.POST.getlist("reviewer") if pk.isdigit()]
+            chosen = parsing.identifiers(request.POST.getlist("reviewer"), name="reviewer", most=50)
             people = list(User.objects.filter(pk__in=chosen))
             try:
                 created = board.invitation_create(
                     article=article,
                     actor=request.user,
                     reviewers=people,
-                    respond_by=parse_moment(request.POST.get("respond_by", "")),
-                    due_at=parse_moment(request.POST.get("due_at", "")),
+                    respond_by=parse_moment(request.POST.get("respond_by", ""), name="respond by"),
+                    due_at=parse_moment(request.POST.get("due_at", ""), name="review due"),
                     reason=request.POST.get("reason", ""),
                 )
-            except EditorialError as error:
+            except (EditorialError, parsing.BadParameter) as error:
                 context.update(
                     error=error.message,
                     chosen=set(chosen),
                     respond_by=request.POST.get("respond_by", ""),
                     due_at=request.POST.get("due_at", ""),
                 )
-                status = error.http_status
+                status = getattr(error, "http_status", 400)
             else:
                 names = ", ".join(signing.printed_identity(i.reviewer)[0] for i in created)
                 messages.success(request, f"Invited {names}. Each is told by e-mail.")
@@ -224,11 +225,10 @@ class ArticlePagesMixin:
         article = self.get_object(request, object_id)
         if article is None:
             raise Http404("No such article.")
+        wanted = [parsing.identifier(request.GET.get(name), name=name) for name in ("a", "b")]
         rows = {
             h.history_id: h
-            for h in article.history.filter(
-                history_id__in=[v for v in (request.GET.get("a"), request.GET.get("b")) if v and v.isdigit()]
-            ).select_related("history_user")
+            for h in article.history.filter(history_id__in=[v for v in wanted if v]).select_related("history_user")
         }
         if len(rows) != 2:
             raise Http404("Choose two versions of this article.")

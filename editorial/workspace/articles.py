@@ -16,9 +16,10 @@ from django.utils.html import format_html
 from articles import content
 from articles.models import Article, Reference, Specialty
 from articles.rendering import render_markdown
+from editorial import parsing
 from editorial.notifications import inbox
 from editorial.reads import rounds
-from editorial.workflow import board, permissions, services
+from editorial.workflow import board, permissions, references, services
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.exceptions import EditorialError
@@ -116,7 +117,14 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
         articles = list(queryset.order_by("title")[:100])
         respond_by, due_at = default_invitation_dates()
         if "apply" in request.POST:
-            people = list(User.objects.filter(pk__in=request.POST.getlist("reviewer")))
+            try:
+                chosen = parsing.identifiers(request.POST.getlist("reviewer"), name="reviewer", most=50)
+                respond_by = parse_moment(request.POST.get("respond_by", ""), name="respond by")
+                due_at = parse_moment(request.POST.get("due_at", ""), name="review due")
+            except parsing.BadParameter as error:
+                messages.error(request, error.message)
+                return None
+            people = list(User.objects.filter(pk__in=chosen))
             done, refused = 0, []
             for article in articles:
                 try:
@@ -124,8 +132,8 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
                         article=article,
                         actor=request.user,
                         reviewers=people,
-                        respond_by=parse_moment(request.POST.get("respond_by", "")),
-                        due_at=parse_moment(request.POST.get("due_at", "")),
+                        respond_by=respond_by,
+                        due_at=due_at,
                         reason=request.POST.get("reason", ""),
                     )
                     done += 1
@@ -173,7 +181,7 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         reason = form.cleaned_data.get("change_reason") or "References edited"
         saved = formset.save(commit=False)
-        services.references_save(
+        references.references_save(
             article=form.instance,
             actor=request.user,
             saved=saved,

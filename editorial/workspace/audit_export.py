@@ -10,11 +10,11 @@ import heapq
 import json
 from datetime import datetime, time, timedelta
 
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 
 from articles.models import Article, Reference
+from editorial import parsing
 from editorial.models import Notification, TransitionRecord
 from reviewers.models import FailedSignatureAttempt, Invitation, Review, Signature
 
@@ -189,23 +189,32 @@ class _Echo:
         return value
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Excel reads a UTF-8 file as UTF-8 (Tomás, →) only when it starts with a byte order mark.
+BOM = "\ufeff"
+
+
+def inert(value):
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def response(request):
     """The export view's response (the caller checks the permission)."""
-    fmt = request.GET.get("format", "csv")
-    if fmt not in ("csv", "json"):
-        return HttpResponseBadRequest("format must be csv or json")
-    if request.GET.get("article"):
-        if not request.GET["article"].isdigit():
-            return HttpResponseBadRequest("article must be an id")
-        article_id = int(request.GET["article"])
+    fmt = parsing.choice(request.GET.get("format"), name="format", choices={"csv", "json"}, default="csv")
+    article_id = parsing.identifier(request.GET.get("article"), name="article")
+    if article_id:
         rows = trail(article_id=article_id)
         name = f"audit-article-{article_id}"
     else:
         today = timezone.localdate()
-        first = parse_date(request.GET.get("from", "")) or today - timedelta(days=30)
-        last = parse_date(request.GET.get("to", "")) or today
+        first = parsing.calendar_date(request.GET.get("from"), name="from", default=today - timedelta(days=30))
+        last = parsing.calendar_date(request.GET.get("to"), name="to", default=today)
         if last < first:
-            return HttpResponseBadRequest("'to' must not be before 'from'")
+            raise parsing.BadParameter("to", "must not be before 'from'.")
         tz = timezone.get_current_timezone()
         start = timezone.make_aware(datetime.combine(first, time.min), tz)
         end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
@@ -214,8 +223,8 @@ def response(request):
     rows = _titles(rows)
     if fmt == "csv":
         writer = csv.writer(_Echo())
-        lines = (writer.writerow([r[0].isoformat(), *r[1:]]) for r in rows)
-        body = _chain([writer.writerow(COLUMNS)], lines)
+        lines = (writer.writerow([r[0].isoformat(), *(inert(value) for value in r[1:])]) for r in rows)
+        body = _chain([BOM + writer.writerow(COLUMNS)], lines)
         content_type = "text/csv; charset=utf-8"
     else:
         body = _json(rows)

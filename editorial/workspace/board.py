@@ -4,16 +4,18 @@ Registered from ``editorial.admin``. Every action posts to a small view that cal
 service in ``editorial.workflow.board``; refusals come back on the same page with their reason.
 """
 
+from datetime import datetime, time
+
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from articles.diff import diff_versions
 from articles.rendering import render_markdown
+from editorial import parsing
 from editorial.notifications import inbox
 from editorial.workflow import board, permissions
 from editorial.workflow.audit import set_audit_context
@@ -256,11 +258,12 @@ class FailedSignatureAttemptAdmin(ReadOnlyAdmin):
         return self.has_module_permission(request)
 
 
-def parse_moment(value: str):
-    """A date or date-time from a form field, as an aware date-time at the end of that day."""
-    if not value:
+def parse_moment(value: str, *, name: str = "date"):
+    """A date from a form's date input, as the aware moment at the end of that day (or None).
+
+    Raises ``BadParameter`` for a date that does not exist (2030-02-30) or is out of range.
+    """
+    day = parsing.calendar_date(value, name=name)
+    if day is None:
         return None
-    moment = parse_datetime(value) or parse_datetime(f"{value}T23:59:00")
-    if moment is None:
-        return None
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))

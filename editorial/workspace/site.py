@@ -7,6 +7,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from editorial import parsing
 from editorial.models import Delivery
 from editorial.notifications import emails, inbox
 from editorial.workflow import permissions
@@ -52,7 +53,7 @@ class WorkspaceSite(admin.AdminSite):
     def inbox_view(self, request):
         """The person's notifications, newest first; reading is marked per person."""
         if request.method == "POST":
-            ids = [int(pk) for pk in request.POST.getlist("notification") if pk.isdigit()]
+            ids = parsing.identifiers(request.POST.getlist("notification"), name="notification")
             marked = inbox.mark_read(request.user, None if "all" in request.POST else ids)
             messages.success(request, f"{marked} marked as read.")
             return HttpResponseRedirect(reverse("admin:inbox"))
@@ -94,7 +95,7 @@ class WorkspaceSite(admin.AdminSite):
         """Editorial metrics for editors (and auditors): how fast, how many, who is late."""
         if not permissions.has_role(request.user, Role.EDITOR, Role.AUDITOR):
             raise PermissionDenied
-        days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 180
+        days = parsing.integer(request.GET.get("days"), name="days", minimum=1, maximum=3660, default=180)
         context = {**self.each_context(request), "title": "Editorial metrics", **metrics.summary(days=days)}
         return TemplateResponse(request, "editorial/admin/metrics.html", context)
 

@@ -104,7 +104,8 @@ def test_drafts_withdrawn_and_rejected_articles_are_never_public(client, in_stat
 def test_an_unknown_slug_is_a_404_with_the_site_page(client):
     response = client.get("/articles/no-such-article/")
     assert response.status_code == 404
-    assert "We can't find that page" in response.content.decode()
+    assert "We can’t find that page" in response.content.decode()
+    assert "Reviewed <span>Medical</span> Answers" in response.content.decode()  # the readers' style
 
 
 @pytest.mark.django_db

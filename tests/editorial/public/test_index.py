@@ -113,12 +113,19 @@ def test_index_queries_do_not_grow_with_the_number_of_articles(client, in_state,
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "query", ["?q=%00", "?specialty=%00", "?status=%00x", "?q=" + "a" * 5000, "?q=%ff%fe", "?page=-1", "?page=999"]
-)
+@pytest.mark.parametrize("query", ["?q=" + "a" * 5000, "?q=%ff%fe", "?q=%01%1f", "?page=-1", "?page=999"])
 def test_index_survives_odd_queries(client, in_state, query):
     in_state("submitted")
     assert client.get("/" + query).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["?q=%00", "?specialty=%00", "?status=%00x"])
+def test_a_nul_character_is_a_400_in_the_readers_style(client, in_state, query):
+    in_state("submitted")
+    response = client.get("/" + query)
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode() and "Reviewed <span>Medical</span> Answers" in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -123,7 +123,7 @@ def test_exports_the_trail_of_an_article_as_csv_and_json(client, in_state, audit
     article = in_state("approved")
     client.force_login(auditor)
     url = reverse("admin:audit_export")
-    body = b"".join(client.get(url + f"?article={article.pk}&format=csv").streaming_content).decode()
+    body = b"".join(client.get(url + f"?article={article.pk}&format=csv").streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     kinds = {row["kind"] for row in rows}
     assert {"transition", "edit", "reference", "invitation", "review", "signature"} <= kinds
@@ -131,7 +131,7 @@ def test_exports_the_trail_of_an_article_as_csv_and_json(client, in_state, audit
     assert any(r["kind"] == "transition" and r["action"] == "approve" for r in rows)
     data = json.loads(b"".join(client.get(url + f"?article={article.pk}&format=json").streaming_content))
     assert len(data) == len(rows) and data[0].keys() == rows[0].keys()
-    ranged = b"".join(client.get(url + "?format=csv").streaming_content).decode()
+    ranged = b"".join(client.get(url + "?format=csv").streaming_content).decode("utf-8-sig")
     assert len(list(csv.DictReader(io.StringIO(ranged)))) >= len(rows)
     client.force_login(author)
     assert client.get(url + f"?article={article.pk}").status_code == 403
