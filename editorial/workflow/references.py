@@ -17,14 +17,25 @@ from editorial.workflow.exceptions import InvalidInput
 
 
 @boundary
-def references_replace(*, article: Article, actor, references: Iterable[Mapping], reason: str) -> list[Reference]:
+def references_replace(*, article: Article, actor, references: Iterable[Mapping], reason: str = "") -> list[Reference]:
     """Make the article's reference list exactly ``references``, in order, with history.
 
+    Only who may edit the article's content now may (PRODUCT.md); at most ``MAX_REFERENCES``.
     Bulk writes: the number of queries does not grow with the number of references.
+    Raises ``NotPermitted``, ``NotFound`` or ``InvalidInput``.
     """
-    return write_references(
-        article=article, actor=actor, wanted=list(references), existing=list(article.references.all()), reason=reason
-    )
+    if references is None:
+        raise InvalidInput("References: give the whole list (an empty list removes them all).")
+    with transaction.atomic():
+        current = Article.objects.select_for_update(of=("self",)).get(pk=article.pk)
+        permissions.require_content_edit(actor, current)
+        return write_references(
+            article=current,
+            actor=actor,
+            wanted=list(references),
+            existing=list(current.references.all()),
+            reason=reason.strip() or "References edited",
+        )
 
 
 def write_references(*, article, actor, wanted: list, existing: list, reason: str) -> list[Reference]:
@@ -67,6 +78,7 @@ def references_save(
     Raises ``InvalidInput`` if the article would then hold more than ``MAX_REFERENCES``.
     """
     permissions.require_content_edit(actor, article)
+    reason = reason.strip() or "References edited"
     with transaction.atomic():
         for reference in deleted:
             set_audit_context(reference, actor=actor, reason=reason)
