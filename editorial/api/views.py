@@ -57,7 +57,7 @@ class TransitionRecordSerializer(serializers.ModelSerializer):
 class ArticleSummarySerializer(serializers.ModelSerializer):
     """An article in a list: what it is and where it stands, not its texts."""
 
-    specialty = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    specialty = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     author = serializers.CharField(source="author.username", read_only=True)
 
     class Meta:
@@ -300,7 +300,8 @@ class ArticleViewSet(
     @extend_schema(responses={200: TransitionRecordSerializer(many=True), **refusals(401, 404)})
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None, **kwargs):
-        """The article's transitions: who, when, from what to what, and why."""
+        """The article's transitions, oldest first, 50 a page: who, when, from what to what, and why."""
         article = get_object_or_404(self.get_queryset(), pk=pk)
         records = article.transitions.select_related("actor").order_by("created_at", "id")
-        return Response(TransitionRecordSerializer(records, many=True).data)
+        page = self.paginate_queryset(records)
+        return self.get_paginated_response(TransitionRecordSerializer(page, many=True).data)

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import QuerySet
 
+from articles import content
 from articles.models import Article, Reference
 from editorial.workflow import permissions
 
@@ -27,6 +28,7 @@ class ReferenceInline(admin.TabularInline):
     fields = ("position", "authors", "title", "source", "year", "doi", "pmid", "url")
     ordering = ("position", "id")
     extra = 0
+    max_num = content.MAX_REFERENCES  # each stays citable as [n]; the service refuses more too
     formfield_overrides = {
         models.URLField: {"assume_scheme": "https", "widget": forms.URLInput(attrs={"size": 18})},
         models.CharField: {"widget": forms.TextInput(attrs={"size": 18})},

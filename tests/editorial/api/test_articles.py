@@ -102,7 +102,8 @@ def test_api_history_lists_transitions(api, editor, in_state):
     article = in_state("approved")
     api.force_authenticate(editor)
     history = api.get(f"/api/v1/articles/{article.pk}/history/").json()
-    assert [row["transition"] for row in history] == ["submit", "start_review", "approve"]
+    assert history["count"] == 3
+    assert [row["transition"] for row in history["results"]] == ["submit", "start_review", "approve"]
 
 
 @pytest.mark.django_db
