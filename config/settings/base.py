@@ -50,6 +50,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A refused form (expired CSRF token) gets the site's own 403 page, in the style of where it was.
+CSRF_FAILURE_VIEW = "editorial.public.errors.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -49,6 +49,11 @@ def permission_denied(request, exception=None):
     return _respond(request, 403, str(exception or ""))
 
 
+def csrf_failure(request, reason=""):
+    """403 for a form whose CSRF token is missing or expired: reload the page and send it again."""
+    return _respond(request, 403, "This form expired or came from elsewhere. Reload the page and send it again.")
+
+
 def page_not_found(request, exception=None):
     return _respond(request, 404)
 

@@ -133,3 +133,12 @@ def test_error_pages_are_the_sites_own_and_a_lost_database_is_a_503(editor, monk
         assert marker in response.content.decode() and "briefly unavailable" in response.content.decode()
     api = client.get("/api/v1/articles/")
     assert api.status_code == 503 and api.json()["code"] == "http_503"
+
+
+@pytest.mark.django_db
+def test_a_form_without_its_csrf_token_gets_the_workspaces_403(editor):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(editor)
+    response = client.post(reverse("admin:inbox"), {"all": "1"})
+    assert response.status_code == 403
+    assert "Editorial workspace" in response.content.decode() and "expired" in response.content.decode()
