@@ -5,9 +5,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 
-DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
-PMID_PATTERN = r"^\d{1,9}$"
-
 CONTENT_FIELDS = ("title", "summary", "body", "patient_body")
 EDITABLE_TEXT_FIELDS = ("title", "slug", "summary", "body", "patient_body")
 
@@ -21,8 +18,12 @@ TEXT_LIMIT = 100_000  # any other text without a limit of its own
 MAX_REFERENCES = 300  # references per article: each stays citable as [n]
 REFERENCE_FIELDS = ("authors", "title", "source", "year", "doi", "pmid", "url")
 
-#: A citation marker: [3], [1, 2] or [2-4] (with a hyphen or an en dash).
-CITATION_MARKER = re.compile(r"\[(\d{1,3}(?:\s*(?:,|-|\u2013)\s*\d{1,3})*)\]")
+#: What a citation marker holds: 3, "1, 2" or "2-4" (with a hyphen or an en dash).
+CITATION_LABEL = r"\d{1,3}(?:\s*(?:,|-|\u2013)\s*\d{1,3})*"
+#: A citation marker: [3], [1, 2] or [2-4].
+CITATION_MARKER = re.compile(rf"\[({CITATION_LABEL})\]")
+#: The widest range a marker may span; a wider one ([1-99]) is read as a typo for its first number.
+MAX_RANGE = 50
 
 
 def snapshot(article, references: Iterable) -> dict:
@@ -39,16 +40,23 @@ def content_hash(data: Mapping) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def expand_citation(label: str) -> set[int]:
+    """The numbers one marker's label cites: "1, 3-5" -> {1, 3, 4, 5}."""
+    numbers: set[int] = set()
+    for part in re.split(r"\s*,\s*", label.strip()):
+        bounds = re.split(r"\s*[-\u2013]\s*", part)
+        low, high = int(bounds[0]), int(bounds[-1])
+        if high - low > MAX_RANGE:  # a typo, not a range
+            high = low
+        numbers.update(range(low, high + 1))
+    return numbers
+
+
 def cited_numbers(text: str) -> set[int]:
-    """Every reference number the text cites, ranges expanded."""
+    """Every reference number the raw text cites, ranges expanded (code and links included)."""
     numbers: set[int] = set()
     for match in CITATION_MARKER.finditer(text):
-        for part in re.split(r"\s*,\s*", match.group(1)):
-            bounds = re.split(r"\s*[-\u2013]\s*", part)
-            low, high = int(bounds[0]), int(bounds[-1])
-            if high - low > 50:  # a typo, not a range
-                high = low
-            numbers.update(range(low, high + 1))
+        numbers |= expand_citation(match.group(1))
     return numbers
 
 

@@ -6,13 +6,14 @@ records, notifications), lives in ``editorial``.
 """
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from articles import content
+from articles import content, identifiers
+from articles.citations import CitationReport, check_citations
 
 
 def audit_history(**kwargs) -> HistoricalRecords:
@@ -160,6 +161,11 @@ class Article(ConcurrentTransitionMixin, models.Model):
             missing.append("at least one reference")
         return missing
 
+    def citation_report(self) -> CitationReport:
+        """The citation gate on the live text and reference list (prefetched references are used)."""
+        references = [reference.as_content() for reference in self.references.all()] if self.pk else []
+        return check_citations(body=self.body, patient_body=self.patient_body, references=references)
+
     def has_references(self) -> bool:
         if self.pk is None:
             return False
@@ -265,19 +271,9 @@ class Reference(models.Model):
     title = models.CharField(max_length=500)
     source = models.CharField(max_length=300, blank=True, help_text="Journal, publisher or guideline body.")
     year = models.PositiveSmallIntegerField(null=True, blank=True)
-    doi = models.CharField(
-        "DOI",
-        max_length=200,
-        blank=True,
-        validators=[RegexValidator(content.DOI_PATTERN, "A DOI looks like 10.1000/xyz123.")],
-    )
-    pmid = models.CharField(
-        "PMID",
-        max_length=12,
-        blank=True,
-        validators=[RegexValidator(content.PMID_PATTERN, "A PMID is a number of 1 to 9 digits.")],
-    )
-    url = models.URLField("URL", max_length=500, blank=True)
+    doi = models.CharField("DOI", max_length=200, blank=True, validators=[identifiers.validate_doi])
+    pmid = models.CharField("PMID", max_length=60, blank=True, validators=[identifiers.validate_pmid])
+    url = models.URLField("URL", max_length=500, blank=True, validators=[identifiers.validate_url])
 
     history = audit_history()
 
@@ -289,6 +285,11 @@ class Reference(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        """Identifiers in their canonical form (``articles.identifiers``): one work, one key."""
+        for field, value in identifiers.normalise_reference(self.as_content()).items():
+            setattr(self, field, value)
 
     @property
     def link(self) -> str:
@@ -320,3 +321,104 @@ class ArticleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} round {self.review_round} ({self.content_hash[:12]})"
+
+
+# --- What the checks found (written once, beside the versions they describe) --------------------
+
+
+class ContentCheck(models.Model):
+    """The safety lints (``articles.lints``) as they ran on one submitted version. Written once."""
+
+    version = models.OneToOneField(ArticleVersion, on_delete=models.PROTECT, related_name="content_check")
+    doses = models.PositiveIntegerField("doses found", help_text="0: the dose checklist item does not apply.")
+    reading_grade = models.FloatField("patient text reading grade", null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"Checks of version {self.version_id}"
+
+
+class ContentFinding(models.Model):
+    """One lint finding on one submitted version. Written once."""
+
+    content_check = models.ForeignKey(ContentCheck, on_delete=models.PROTECT, related_name="findings")
+    code = models.CharField(max_length=40)
+    field = models.CharField(max_length=20)
+    message = models.TextField()
+    excerpt = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["content_check", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message[:60]}"
+
+
+class IdentifierScheme(models.TextChoices):
+    DOI = "doi", "DOI"
+    PMID = "pmid", "PMID"
+
+
+class CitedWork(models.Model):
+    """What Crossref or PubMed last said about one cited work, keyed by its identifier.
+
+    Written by look-ups and by the retraction watch; the pages join it by identifier.
+    """
+
+    scheme = models.CharField(max_length=4, choices=IdentifierScheme.choices)
+    identifier = models.CharField(max_length=200, help_text="Canonical (articles.identifiers).")
+    found = models.BooleanField(default=True, help_text="False: the service does not know this identifier.")
+    metadata = models.JSONField(default=dict, blank=True, help_text="authors, title, source, year as found.")
+    looked_up_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(
+        "last asked about retractions", null=True, blank=True, help_text="The retraction watch's last answer."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scheme", "identifier"], name="one_cited_work_per_identifier")]
+        indexes = [models.Index(fields=["scheme", "checked_at"], name="cited_work_checked")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scheme_display()} {self.identifier}"
+
+
+class WorkUpdateKind(models.TextChoices):
+    RETRACTION = "retraction", "Retracted"
+    WITHDRAWAL = "withdrawal", "Withdrawn"
+    EXPRESSION_OF_CONCERN = "expression_of_concern", "Expression of concern"
+    CORRECTION = "correction", "Corrected"
+    OTHER = "other", "Updated"
+
+
+#: Updates after which a work should no longer support a claim.
+DISQUALIFYING_UPDATES = (WorkUpdateKind.RETRACTION, WorkUpdateKind.WITHDRAWAL)
+
+
+class WorkUpdate(models.Model):
+    """A retraction, withdrawal, correction or expression of concern of a cited work.
+
+    Crossref's ``updated-by`` relation (or a notice's ``update-to``), keyed by the DOI of the
+    work it updates. Articles' versions never change: pages join these rows by DOI when they
+    render. Written once.
+    """
+
+    doi = models.CharField(max_length=200, db_index=True, help_text="The updated work's canonical DOI.")
+    kind = models.CharField(max_length=30, choices=WorkUpdateKind.choices)
+    label = models.CharField(max_length=100, blank=True, help_text="The service's own word for it.")
+    notice_doi = models.CharField("DOI of the notice", max_length=200, blank=True)
+    notice_date = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=60, blank=True, help_text="Who reported it: publisher, retraction-watch …")
+    recorded_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["doi", "notice_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["doi", "kind", "notice_doi"], name="one_update_per_notice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doi}: {self.get_kind_display()}"
+
+    @property
+    def disqualifies(self) -> bool:
+        return self.kind in DISQUALIFYING_UPDATES

@@ -158,6 +158,11 @@ class Review(models.Model):
     recommendation = models.CharField(max_length=20, choices=Recommendation.choices)
     claims_accurate = models.BooleanField(CHECKLIST[0][1], default=False)
     doses_checked = models.BooleanField(CHECKLIST[1][1], default=False)
+    doses_not_applicable = models.BooleanField(
+        "No doses in the text (not applicable)",
+        default=False,
+        help_text="Allowed only where the lints found no dose in the version reviewed.",
+    )
     references_support = models.BooleanField(CHECKLIST[2][1], default=False)
     language_fits_audience = models.BooleanField(CHECKLIST[3][1], default=False)
     comments_to_author = models.TextField(blank=True, max_length=COMMENTS_LIMIT)
@@ -174,8 +179,12 @@ class Review(models.Model):
     def __str__(self) -> str:
         return f"{self.get_recommendation_display()} by {self.invitation.reviewer}"
 
-    def checklist(self) -> list[tuple[str, bool]]:
-        return [(label, getattr(self, field)) for field, label in CHECKLIST]
+    def checklist(self) -> list[tuple[str, bool | None]]:
+        """(label, ticked) for each item; None where the reviewer recorded "not applicable"."""
+        return [
+            (label, None if field == "doses_checked" and self.doses_not_applicable else getattr(self, field))
+            for field, label in CHECKLIST
+        ]
 
 
 class SignatureMeaning(models.TextChoices):
