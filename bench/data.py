@@ -30,8 +30,9 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from articles import content
-from articles.models import Article, ArticleVersion, Reference, Specialty
+from articles import content, lints
+from articles.dosing import dose_count
+from articles.models import Article, ArticleVersion, ContentCheck, ContentFinding, Reference, Specialty
 from editorial.models import Event, EventKind, Notification, TransitionRecord
 from editorial.workflow.permissions import Role
 from editorial.workflow.system import SYSTEM_USERNAME
@@ -289,13 +290,14 @@ class Life:
         condition, population = rng.choice(CONDITIONS), rng.choice(POPULATIONS)
         self.id = gen.ids.take(Article)
         title = rng.choice(QUESTIONS).format(c=condition, p=population)
+        dose = rng.choice(["5 mg", "10 mg", "250 mg", "500 mg", "1 g"])
         title = title[0].upper() + title[1:]
         self.art = {
             "id": self.id,
             "title": title,
             "slug": f"{slugify(title)[:150]}-{self.id}",
             "summary": f"For {population}, {condition} is managed as the guidelines advise; see the text.",
-            "body": self._body(condition, population),
+            "body": "",
             "patient_body": f"{condition.capitalize()} is common. Most people do well with treatment. "
             "Ask your clinician which option fits you.",
             "specialty_id": specialty_id,
@@ -326,15 +328,18 @@ class Life:
             }
             for n in range(1, rng.choice((1, 1, 2, 2, 3)) + 1)
         ]
+        self.art["body"] = self._body(condition, population, dose, len(self.refs))
 
-    def _body(self, condition: str, population: str) -> str:
-        dose = self.rng.choice(["5 mg", "10 mg", "250 mg", "500 mg", "1 g"])
+    @staticmethod
+    def _body(condition: str, population: str, dose: str, references: int) -> str:
+        """The text for clinicians: it cites every reference (the citation gate)."""
+        research = "[1]" if references == 1 else "[" + ", ".join(str(n) for n in range(2, references + 1)) + "]"
         return (
             "## From the Guidelines\n\n"
             f"Current guidance on {condition} in {population} recommends a stepwise approach [1]. "
             f"Start with the lowest effective dose ({dose} daily) and review within four weeks.\n\n"
             "## From the Research\n\n"
-            f"Trials in {population} report fewer exacerbations with early treatment [1]. "
+            f"Trials in {population} report fewer exacerbations with early treatment {research}. "
             "Adverse effects were mild and transient."
         )
 
@@ -486,6 +491,7 @@ class Life:
         digest = content.content_hash(data)
         version_id = self.g.ids.take(ArticleVersion)
         self.versions[self.art["review_round"]] = (version_id, digest)
+        self.content_check(version_id, data, digest)
         self.rows.append(
             (
                 ArticleVersion,
@@ -514,6 +520,27 @@ class Life:
                 by=self.people.system,
                 reason=f"You reviewed round {self.art['review_round'] - 1}; the author has revised the article. "
                 "The invitation page shows what changed since the version you reviewed.",
+            )
+
+    def content_check(self, version_id: int, data: dict, digest: str) -> None:
+        """The lints' record of a new version, as ``editorial.workflow.checks`` writes it."""
+        doses, grade, findings = self.g.lint(data, digest)
+        check_id = self.g.ids.take(ContentCheck)
+        self.rows.append(
+            (
+                ContentCheck,
+                {
+                    "id": check_id,
+                    "version_id": version_id,
+                    "doses": doses,
+                    "reading_grade": grade,
+                    "created_at": self.t,
+                },
+            )
+        )
+        for finding in findings:
+            self.rows.append(
+                (ContentFinding, {"id": self.g.ids.take(ContentFinding), "content_check_id": check_id, **finding})
             )
 
     def withdraw(self) -> None:
@@ -664,10 +691,12 @@ class Life:
             "invitation_id": invitation["id"],
             "version_id": version_id,
             "recommendation": recommendation,
-            "claims_accurate": rng.random() < 0.9,
-            "doses_checked": rng.random() < 0.8,
-            "references_support": rng.random() < 0.85,
-            "language_fits_audience": rng.random() < 0.8,
+            # An approval ticks every item (editorial.workflow.checks.require_checklist).
+            "claims_accurate": rng.random() < 0.9 or recommendation == "approve",
+            "doses_checked": rng.random() < 0.8 or recommendation == "approve",
+            "doses_not_applicable": False,
+            "references_support": rng.random() < 0.85 or recommendation == "approve",
+            "language_fits_audience": rng.random() < 0.8 or recommendation == "approve",
             "comments_to_author": f"Comments to the author on invitation {invitation['id']}.",
             "confidential_comments": f"Confidential note on invitation {invitation['id']}."
             if rng.random() < 0.3
@@ -918,6 +947,8 @@ INSERT_ORDER = [
     Article,
     Reference,
     ArticleVersion,
+    ContentCheck,
+    ContentFinding,
     Invitation,
     Review,
     Signature,
@@ -956,6 +987,16 @@ class Generator:
         self.ids = Ids()
         self.datetime_fields = {model: _datetime_fields(model) for model in INSERT_ORDER}
         self.counts: dict = {}
+        self.lints: dict = {}  # content hash -> (doses, grade, findings): most texts repeat
+
+    def lint(self, data: dict, digest: str) -> tuple[int, float | None, list[dict]]:
+        """What the lints find in a version's content (``articles.lints``), once per distinct content."""
+        if digest not in self.lints:
+            findings = [
+                {"code": f.code, "field": f.field, "message": f.message, "excerpt": f.excerpt} for f in lints.lint(data)
+            ]
+            self.lints[digest] = (dose_count(data), lints.reading_grade(data["patient_body"]), findings)
+        return self.lints[digest]
 
     def run(self) -> dict:
         started = time.monotonic()

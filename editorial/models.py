@@ -45,6 +45,7 @@ class EventKind(models.TextChoices):
     WITHDRAWN = "article.withdrawn", "Article withdrawn"
     RETRACTED = "article.retracted", "Article retracted"
     REREVIEW_DUE = "article.rereview_due", "Re-review due"
+    SOURCE_RETRACTED = "article.source_retracted", "A cited source was retracted"
     INVITED = "invitation.invited", "Reviewers invited"
     DECLINED = "invitation.declined", "Invitation declined"
     EXPIRED = "invitation.expired", "Invitation expired"

@@ -6,4 +6,5 @@ from editorial.notifications.tasks import (  # noqa: F401 - imported to register
     requeue_pending_events,
     run_reminders,
     send_digests,
+    watch_retractions,
 )

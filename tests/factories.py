@@ -36,12 +36,19 @@ def make_specialty(name: str, slug: str) -> Specialty:
     return specialty
 
 
+def citing_body(references: int) -> str:
+    """A text for clinicians that cites each of ``references`` references (the citation gate)."""
+    research = {0: "", 1: "", 2: " [2]"}.get(references, f" [2-{references}]")
+    guideline = " [1]" if references else ""
+    return f"## From the Guidelines\n\nTreat it{guideline}.\n\n## From the Research\n\nTrials agree{research}."
+
+
 def make_article(author, *, title="How is condition X treated?", references=2, **fields) -> Article:
-    """A complete draft, created through the service as its author."""
+    """A complete draft that cites every reference, created through the service as its author."""
     data = {
         "title": title,
         "summary": "A short answer.",
-        "body": "## From the Guidelines\n\nTreat it [1].\n\n## From the Research\n\nTrials agree [2].",
+        "body": citing_body(references),
         "patient_body": "Most people get better.",
         **fields,
     }

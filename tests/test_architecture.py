@@ -144,4 +144,5 @@ def test_every_task_keeps_its_registered_name():
         "editorial.tasks.requeue_pending_events",
         "editorial.tasks.send_digests",
         "editorial.tasks.run_reminders",
+        "editorial.tasks.watch_retractions",
     }

@@ -177,6 +177,12 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-pending-events": {"task": "editorial.tasks.requeue_pending_events", "schedule": 30.0},
     # Expire unanswered invitations; remind and escalate reviews; re-reviews due.
     "reminders": {"task": "editorial.tasks.run_reminders", "schedule": 600.0},
+    # Ask Crossref whether cited works were retracted or corrected (does nothing while the
+    # resolver is off).
+    "retraction-watch": {
+        "task": "editorial.tasks.watch_retractions",
+        "schedule": crontab(hour=env.int("EDITORIAL_RETRACTION_HOUR", default=3), minute=30),
+    },
     "daily-digests": {
         "task": "editorial.tasks.send_digests",
         "schedule": crontab(hour=env.int("EDITORIAL_DIGEST_HOUR", default=7), minute=0),
@@ -234,6 +240,43 @@ EDITORIAL_CLAIM_TIMEOUT = env.int("EDITORIAL_CLAIM_TIMEOUT", default=120)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Seconds after which the beat re-enqueues an event the broker never delivered.
 EDITORIAL_EVENT_REQUEUE_AFTER = env.int("EDITORIAL_EVENT_REQUEUE_AFTER", default=20)
+
+# --- Content integrity ------------------------------------------------------------------
+# The patient text's Flesch-Kincaid grade above which the lints warn.
+EDITORIAL_PATIENT_READING_GRADE = env.float("EDITORIAL_PATIENT_READING_GRADE", default=8.0)
+# What every public article page says under the text (the lints check that both are there).
+EDITORIAL_DISCLAIMER = env.str(
+    "EDITORIAL_DISCLAIMER",
+    default=(
+        "This article is written to support clinical judgement, never to replace it. Before acting on it for a "
+        "particular patient, check doses, contraindications and recommendations against the primary sources and "
+        "the guidance that applies where you practise. If you are not a healthcare professional, use it to prepare "
+        "for a conversation with your doctor, nurse or pharmacist, not instead of one. We accept no responsibility "
+        "for decisions made on the strength of this page alone."
+    ),
+)
+EDITORIAL_EMERGENCY_ADVICE = env.str(
+    "EDITORIAL_EMERGENCY_ADVICE",
+    default="In an emergency, call your local emergency number (911 in the US, 999 in the UK, 112 in the EU) "
+    "or go to the nearest emergency department.",
+)
+# Reference look-ups (Crossref for DOIs, PubMed E-utilities for PMIDs). Off unless switched on:
+# production machines may have no way out, and a look-up must never hang a page.
+EDITORIAL_RESOLVER_ENABLED = env.bool("EDITORIAL_RESOLVER_ENABLED", default=False)
+EDITORIAL_CROSSREF_URL = env.str("EDITORIAL_CROSSREF_URL", default="https://api.crossref.org").rstrip("/")
+EDITORIAL_PUBMED_URL = env.str("EDITORIAL_PUBMED_URL", default="https://eutils.ncbi.nlm.nih.gov/entrez/eutils").rstrip(
+    "/"
+)
+# Who we are, for the services' "polite" pools: a contact address in the User-Agent and the
+# mailto / email parameters (Crossref and NCBI both ask for one).
+EDITORIAL_RESOLVER_CONTACT = env.str("EDITORIAL_RESOLVER_CONTACT", default="board@editorial.invalid")
+EDITORIAL_RESOLVER_TIMEOUT = env.float("EDITORIAL_RESOLVER_TIMEOUT", default=5.0)
+# Seconds a look-up's answer is kept (in the default cache) before the service is asked again.
+EDITORIAL_RESOLVER_CACHE_SECONDS = env.int("EDITORIAL_RESOLVER_CACHE_SECONDS", default=24 * 3600)
+# The retraction watch: how many cited works one run asks about, and how long before a work is
+# asked about again.
+EDITORIAL_RETRACTION_BATCH = env.int("EDITORIAL_RETRACTION_BATCH", default=200)
+EDITORIAL_RETRACTION_RECHECK_HOURS = env.int("EDITORIAL_RETRACTION_RECHECK_HOURS", default=7 * 24)
 
 LOGGING = {
     "version": 1,

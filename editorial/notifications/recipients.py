@@ -1,7 +1,7 @@
 """Who hears about an event: the people it concerns, each with their e-mail choice.
 
 The rules follow PRODUCT.md's "Notifications": editors hear of submissions, declines,
-expiries, complete rounds and escalations; the author of decisions; the reviewer of their
+expiries, complete rounds, escalations and retracted sources; the author of decisions; the reviewer of their
 invitation's news. The person who caused an event hears of it only if they asked for receipts.
 """
 
@@ -23,6 +23,7 @@ FOR_EDITORS = {
     EventKind.REVIEWS_COMPLETE,
     EventKind.REVIEW_ESCALATED,
     EventKind.REREVIEW_DUE,
+    EventKind.SOURCE_RETRACTED,
 }
 #: Kinds told to the reviewer of the invitation the event names.
 FOR_THE_REVIEWER = {EventKind.CANCELLED, EventKind.REVIEW_DUE_SOON, EventKind.REVIEW_OVERDUE}

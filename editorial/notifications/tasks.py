@@ -11,7 +11,7 @@ import random
 from celery import shared_task
 from django.conf import settings
 
-from editorial.notifications import delivery, digests, outbox, reminders
+from editorial.notifications import delivery, digests, outbox, reminders, retractions
 from editorial.workflow.events import DELIVER_EVENT_TASK
 
 
@@ -66,3 +66,9 @@ def run_reminders() -> dict:
         "reminded": reminders.remind_reviews(),
         "rereviews": reminders.rereviews_due(),
     }
+
+
+@shared_task(name="editorial.tasks.watch_retractions")
+def watch_retractions() -> dict:
+    """Ask the resolver whether cited works were retracted or corrected (nothing while it is off)."""
+    return retractions.watch().as_dict()

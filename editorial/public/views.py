@@ -98,6 +98,9 @@ def article_response(request, slug: str):
         "page": page,
         "article": page.article,
         "canonical_url": url,
+        # The lints check that both are there (articles.lints, page_disclaimer).
+        "disclaimer": settings.EDITORIAL_DISCLAIMER,
+        "emergency_advice": settings.EDITORIAL_EMERGENCY_ADVICE,
     }
     if page.status != ReaderStatus.RETRACTED:
         context |= {

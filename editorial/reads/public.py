@@ -1,6 +1,6 @@
 """Reads shared by the public pages and the API."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import quote
 
@@ -10,7 +10,9 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Lower
 
 from articles import content
+from articles.identifiers import normalise_doi
 from articles.models import Article, ArticleStatus, Specialty
+from editorial.reads.checks import canonical, updates_by_doi
 from reviewers.models import (
     Signature,
     SignatureMeaning,
@@ -88,6 +90,12 @@ class PublicReference:
     doi: str = ""
     pmid: str = ""
     url: str = ""
+    #: Retractions, corrections … of the cited work (WorkUpdate rows, joined when the page renders).
+    updates: tuple = ()
+
+    @property
+    def retracted(self) -> bool:
+        return any(update.disqualifies for update in self.updates)
 
     @classmethod
     def from_content(cls, number: int, data: dict) -> "PublicReference":
@@ -187,6 +195,7 @@ def public_page(slug: str) -> PublicPage | None:
             ),
             last_updated=article.content_updated_at,
         )
+    page.references = with_updates(page.references)
     if status == ReaderStatus.APPROVED and version is not None:
         page.signers = tuple(
             Signature.objects.filter(version_id=version.pk, meaning=SignatureMeaning.MEDICALLY_ACCURATE).order_by(
@@ -194,6 +203,15 @@ def public_page(slug: str) -> PublicPage | None:
             )
         )
     return page
+
+
+def with_updates(references: tuple[PublicReference, ...]) -> tuple[PublicReference, ...]:
+    """The references with the retraction and correction notices of their works (one query, if any DOI)."""
+    dois = {ref.number: canonical(normalise_doi, ref.doi) for ref in references}
+    updates = updates_by_doi(dois.values())
+    if not updates:
+        return references
+    return tuple(replace(ref, updates=tuple(updates.get(dois[ref.number], ()))) for ref in references)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django_fsm import can_proceed
 
 from articles.models import Article, ArticleStatus
 from editorial.models import EventKind
-from editorial.workflow import approval, permissions, services, signing
+from editorial.workflow import approval, checks, permissions, services, signing
 from editorial.workflow import invitations as invitation_rows
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.contract import boundary
@@ -256,12 +256,21 @@ def review_submit(
     password: str = "",
     request=None,
 ) -> Review:
-    """Submit the review of an accepted invitation; "approve" is signed with the password."""
+    """Submit the review of an accepted invitation; "approve" is signed with the password.
+
+    ``checklist`` maps each CHECKLIST field, and ``doses_not_applicable``, to a bool; an approve
+    needs every item (editorial.workflow.checks.require_checklist, ChecklistIncomplete).
+    """
     if recommendation not in Recommendation.values:
         raise ReasonRequired("Choose a recommendation.")
     checklist = checklist or {}
+    # The wrong person, then a checklist that cannot be signed, are refused before the password
+    # is read: neither counts as a failed signature (see article_approve).
+    permissions.require_reviewer(actor, invitation)
+    checks.require_checklist(
+        recommendation=recommendation, checklist=checklist, doses=checks.doses_in(invitation.article.current_version)
+    )
     if recommendation == Recommendation.APPROVE:
-        permissions.require_reviewer(actor, invitation)  # before the password: see article_approve
         signing.verify_signer(actor=actor, password=password, article=invitation.article, request=request)
     with transaction.atomic():
         current = _lock_invitation(invitation)
@@ -282,6 +291,7 @@ def review_submit(
             comments_to_author=comments_to_author.strip(),
             confidential_comments=confidential_comments.strip(),
             **{field: bool(checklist.get(field)) for field, _ in CHECKLIST},
+            doses_not_applicable=bool(checklist.get("doses_not_applicable")),
         )
         label = Recommendation(recommendation).label.lower()
         set_audit_context(review, actor=actor, reason=f"Review submitted: {label}")

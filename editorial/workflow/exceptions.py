@@ -7,9 +7,11 @@ class EditorialError(Exception):
     http_status = 400
     code = "invalid"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, problems: list[str] | tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        #: Each thing to put right, one sentence each (the API returns them as a list).
+        self.problems = list(problems)
 
 
 class NotPermitted(EditorialError):
@@ -31,6 +33,39 @@ class NotReady(EditorialError):
 
     http_status = 409
     code = "not_ready"
+
+
+class CitationsIncomplete(NotReady):
+    """The citation gate: a [n] with no reference, or a reference nothing cites (articles.citations)."""
+
+    code = "citations"
+
+    def __init__(self, problems) -> None:
+        problems = list(problems)
+        super().__init__("Every citation must match a reference: " + " ".join(problems), problems=problems)
+
+
+class ContentRefused(EditorialError):
+    """Text the renderer could not show as its author meant (articles.rendering): nothing was saved."""
+
+    code = "content_refused"
+
+    def __init__(self, problems) -> None:
+        problems = list(problems)
+        super().__init__("The text cannot be saved as it is: " + " ".join(problems), problems=problems)
+
+
+class ChecklistIncomplete(EditorialError):
+    """A review whose checklist does not say what its recommendation needs (nothing was signed)."""
+
+    code = "checklist_incomplete"
+
+
+class SourceUnavailable(EditorialError):
+    """A reference could not be looked up: look-ups are off, or Crossref / PubMed did not answer."""
+
+    http_status = 503
+    code = "source_unavailable"
 
 
 class StaleArticle(EditorialError):

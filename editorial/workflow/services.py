@@ -18,7 +18,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 from articles import content
 from articles.models import Article, ArticleVersion
 from editorial.models import EventKind, TransitionRecord
-from editorial.workflow import invitations, permissions, signing
+from editorial.workflow import checks, invitations, permissions, signing
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.contract import article_copy, boundary
@@ -90,7 +90,8 @@ def _refuse_stale(copy: Article, current: Article) -> None:
 def check_transition(*, article: Article, actor, name: str) -> None:
     """Raise the error that firing ``name`` now would raise, or nothing if it may go ahead.
 
-    In order: the wrong person, the wrong state, a condition that does not hold.
+    In order: the wrong person, the wrong state, missing content, the citation gate
+    (``CitationsIncomplete``, with every problem), a condition that does not hold.
     """
     if name not in OUTCOMES:
         raise WrongState(f"There is no transition called {name!r}.")
@@ -98,6 +99,8 @@ def check_transition(*, article: Article, actor, name: str) -> None:
     method = getattr(article, name)
     if not can_proceed(method, check_conditions=False):
         raise WrongState(_wrong_state_message(article, name))
+    if name == "approve" or (name in ("submit", "resubmit") and not article.missing_for_review()):
+        checks.require_citations(article, name)
     if not can_proceed(method):
         if name == "approve":
             raise NotReady("Not ready to approve: " + approval_status(article).explain())
@@ -212,13 +215,15 @@ def _past(name: str) -> str:
 
 def _snapshot_version(article: Article, actor) -> ArticleVersion:
     data = content.snapshot(article, article.references.all())
-    return ArticleVersion.objects.create(
+    version = ArticleVersion.objects.create(
         article=article,
         review_round=article.review_round,
         content=data,
         content_hash=content.content_hash(data),
         created_by=actor,
     )
+    checks.record_content_check(version)
+    return version
 
 
 # --- The transitions, one service each -----------------------------------------------------
@@ -361,7 +366,8 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
     all is ``InvalidInput`` (optimistic concurrency is not optional). A copy naming an id
     that does not exist is ``NotFound``: an update never creates a row. The caller's
     transaction (or this one) holds the row lock, so the check and the write cannot
-    interleave with another save.
+    interleave with another save. A text the renderer could not show as its author meant is
+    refused after the permission and staleness checks (ContentRefused, 400).
     """
     creating = article.pk is None
     if not creating and expected_row_version is None:
@@ -393,6 +399,7 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
                 article.slug, chosen_slug = unique_slug(article.title, exclude_pk=article.pk), False
         if chosen_slug and Article.objects.filter(slug=article.slug).exclude(pk=article.pk).exists():
             raise InvalidInput(f"The address {article.slug!r} is taken by another article.", fields={"slug": "taken"})
+        checks.require_renderable(article)
         article.content_updated_at = timezone.now()
         set_audit_context(article, actor=actor, reason=reason)
         article.save()

@@ -86,8 +86,8 @@ def test_the_round_trip_through_the_workspace(page, live_server, board):
         page.check("input[name=conflict][value=none]")
         page.click("input[value='Accept the invitation']")
         assert "You accepted the invitation" in message(page)
-        page.check("input[name=claims_accurate]")
-        page.check("input[name=doses_checked]")
+        for field in ("claims_accurate", "doses_checked", "references_support", "language_fits_audience"):
+            page.check(f"input[name={field}]")
         page.select_option("#id_recommendation", "approve")
         page.fill("#id_comments_to_author", f"Accurate ({username}).")
         page.fill("#id_password", "pw")

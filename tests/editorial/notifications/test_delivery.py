@@ -14,6 +14,7 @@ from editorial.models import Event, Notification
 from editorial.notifications import delivery
 from editorial.workflow import events, services
 from editorial.workflow.permissions import Role
+from tests.conftest import ALL_TICKED
 from tests.factories import UserFactory, make_article
 
 
@@ -152,7 +153,9 @@ def test_each_board_event_reaches_the_right_people(in_state, author, editor, rev
     invitations = board.invitation_create(article=article, actor=editor, reviewers=reviewers)
     board.invitation_decline(invitation=invitations[1], actor=reviewers[1], reason="On leave")
     accepted = board.invitation_accept(invitation=invitations[0], actor=reviewers[0], conflict="none")
-    board.review_submit(invitation=accepted, actor=reviewers[0], recommendation="approve", password="pw")
+    board.review_submit(
+        invitation=accepted, actor=reviewers[0], recommendation="approve", password="pw", checklist=ALL_TICKED
+    )
     for event in Event.objects.filter(article=article).order_by("id"):
         delivery.deliver(event.pk)
     sent = sorted((m.subject.split(":")[0], m.to[0]) for m in mail.outbox)

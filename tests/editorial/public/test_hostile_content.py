@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from articles.models import Reference
+from articles.models import Article, Reference
 from editorial.workflow import services
 from tests.factories import make_article
 
@@ -35,15 +35,11 @@ def scripts_in(html: str) -> int:
 
 @pytest.mark.django_db
 def test_hostile_text_in_every_field_stays_text(client, author, editor):
-    article = make_article(
-        author,
-        title=f"Q {HOSTILE}?",
-        summary=HOSTILE,
-        body=f"{HOSTILE} [evil](javascript:alert(1)) [1]",
-        patient_body=HOSTILE,
-    )
-    Reference.objects.filter(article=article).update(title=HOSTILE, authors=HOSTILE, source=HOSTILE)
+    article = make_article(author, title=f"Q {HOSTILE}?", summary=HOSTILE, patient_body=HOSTILE)
     article = services.article_submit(article=article, actor=author)
+    # Written past the services (which refuse a javascript: link), as stored data may be.
+    Article.objects.filter(pk=article.pk).update(body=f"{HOSTILE} [evil](javascript:alert(1)) [1] [2]")
+    Reference.objects.filter(article=article).update(title=HOSTILE, authors=HOSTILE, source=HOSTILE)
     pages = {
         "public": client.get(reverse("article-detail", args=[article.slug])),
     }

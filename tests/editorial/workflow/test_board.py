@@ -25,7 +25,7 @@ from editorial.workflow.exceptions import (
 )
 from editorial.workflow.invitations import create_invitations
 from reviewers.models import FailedSignatureAttempt, Invitation, Review, Signature
-from tests.conftest import review_round
+from tests.conftest import ALL_TICKED, review_round
 from tests.factories import make_article, make_board_member, make_specialty
 
 
@@ -38,6 +38,7 @@ def review(invitation, recommendation="approve", **kwargs):
         "comments_to_author": "To the author.",
         "confidential_comments": "Just for the editor.",
         "password": "pw",
+        "checklist": ALL_TICKED,
     }
     return board.review_submit(
         invitation=fresh(invitation), actor=invitation.reviewer, recommendation=recommendation, **{**defaults, **kwargs}

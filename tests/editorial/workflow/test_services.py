@@ -9,6 +9,7 @@ from editorial.models import Event, EventKind, TransitionRecord
 from editorial.workflow import board, services
 from editorial.workflow.exceptions import NotReady, ReasonRequired, StaleArticle
 from reviewers.models import Invitation
+from tests.conftest import ALL_TICKED
 from tests.factories import make_article
 
 
@@ -29,7 +30,9 @@ def test_round_trip_leaves_the_full_trail(author, editor, reviewers):
         comments_to_author="Add doses.",
         confidential_comments="Otherwise fine.",
     )
-    board.review_submit(invitation=accepted[1], actor=second, recommendation="approve", password="pw")
+    board.review_submit(
+        invitation=accepted[1], actor=second, recommendation="approve", password="pw", checklist=ALL_TICKED
+    )
     article = services.article_request_changes(
         article=Article.objects.get(pk=article.pk), actor=editor, reason="Add doses."
     )
@@ -43,7 +46,13 @@ def test_round_trip_leaves_the_full_trail(author, editor, reviewers):
     article = services.article_resubmit(article=article, actor=author, reason="Doses added.")
     for invitation in Invitation.objects.filter(article=article, review_round=2):
         invitation = board.invitation_accept(invitation=invitation, actor=invitation.reviewer, conflict="none")
-        board.review_submit(invitation=invitation, actor=invitation.reviewer, recommendation="approve", password="pw")
+        board.review_submit(
+            invitation=invitation,
+            actor=invitation.reviewer,
+            recommendation="approve",
+            password="pw",
+            checklist=ALL_TICKED,
+        )
     article = services.article_approve(
         article=Article.objects.get(pk=article.pk), actor=editor, password="pw", reason="Accurate now."
     )
@@ -217,7 +226,8 @@ def test_events_are_handed_to_celery_only_after_commit(author, monkeypatch, djan
 @pytest.mark.parametrize(
     ("name", "source", "limit"),
     [
-        ("submit", "draft", 10),
+        # submit: + the lints' record of the new version (its check and, when any, its findings)
+        ("submit", "draft", 12),
         ("start_review", "submitted", 7),
         ("approve", "ready", 14),
         ("request_changes", "ready", 9),

@@ -8,7 +8,7 @@ from django.urls import reverse
 from articles.models import Article
 from editorial.models import TransitionRecord
 from editorial.workflow import board, services
-from reviewers.models import Invitation
+from reviewers.models import CHECKLIST, Invitation
 from tests.conftest import review_round
 from tests.factories import make_article
 
@@ -126,7 +126,7 @@ def test_the_board_takes_a_submission_to_approved_through_the_workspace(client, 
             {
                 "row_version": invitation.row_version,
                 "recommendation": "approve",
-                "claims_accurate": "on",
+                **{field: "on" for field, _ in CHECKLIST},
                 "comments_to_author": f"Fine by {reviewer.username}.",
                 "confidential_comments": "Nothing to add.",
                 "password": "pw",

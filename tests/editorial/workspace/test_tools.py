@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from articles.models import Article
 from editorial.workflow import services
-from reviewers.models import Invitation
+from reviewers.models import CHECKLIST, Invitation
 from tests.factories import make_article
 
 CHANGELIST = "admin:articles_article_changelist"
@@ -202,19 +202,18 @@ def test_a_refused_signature_keeps_what_the_reviewer_ticked(client, in_state, re
     article = in_state("under_review")
     invitation = Invitation.objects.get(article=article, status="accepted")
     client.force_login(invitation.reviewer)
-    response = client.post(
-        reverse("admin:reviewers_invitation_act", args=[invitation.pk, "review"]),
-        {
-            "row_version": invitation.row_version,
-            "recommendation": "approve",
-            "claims_accurate": "on",
-            "comments_to_author": "Fine.",
-            "password": "wrong",
-        },
-    )
+    url = reverse("admin:reviewers_invitation_act", args=[invitation.pk, "review"])
+    form = {"row_version": invitation.row_version, "recommendation": "approve", "comments_to_author": "Fine."}
+    # An unticked item: refused before the password is read, the ticks kept.
+    response = client.post(url, {**form, "claims_accurate": "on", "password": "pw"})
+    html = response.content.decode()
+    assert response.status_code == 400 and "tick every checklist item" in html
+    assert 'name="claims_accurate" checked' in html and 'name="doses_checked" checked' not in html
+    # Every item ticked, the wrong password: nothing signed, the ticks kept.
+    response = client.post(url, {**form, **{field: "on" for field, _ in CHECKLIST}, "password": "wrong"})
     html = response.content.decode()
     assert response.status_code == 403 and "nothing was signed" in html
-    assert 'name="claims_accurate" checked' in html and 'name="doses_checked" checked' not in html
+    assert all(f'name="{field}" checked' in html for field, _ in CHECKLIST)
 
 
 def test_reference_authors_never_end_in_a_double_stop():
