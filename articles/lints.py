@@ -64,6 +64,10 @@ class Finding:
     def title(self) -> str:
         return TITLES[self.code]
 
+    @property
+    def field_label(self) -> str:
+        return FIELDS.get(self.field, self.field)
+
     def as_dict(self) -> dict:
         return {
             "code": self.code,

@@ -12,7 +12,7 @@ from django.db.models.functions import Now
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from articles import content, identifiers
+from articles import content, identifiers, lints
 from articles.citations import CitationReport, check_citations
 
 
@@ -352,6 +352,14 @@ class ContentFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message[:60]}"
+
+    @property
+    def title(self) -> str:
+        return lints.TITLES.get(self.code, self.code)
+
+    @property
+    def field_label(self) -> str:
+        return lints.FIELDS.get(self.field, self.field)
 
 
 class IdentifierScheme(models.TextChoices):

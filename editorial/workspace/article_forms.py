@@ -6,9 +6,11 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import QuerySet
+from django.utils.safestring import mark_safe
 
 from articles import content
 from articles.models import Article, Reference
+from articles.rendering import markdown_problems
 from editorial.workflow import permissions
 
 
@@ -25,7 +27,8 @@ class ReferenceInlineFormSet(forms.BaseInlineFormSet):
 class ReferenceInline(admin.TabularInline):
     model = Reference
     formset = ReferenceInlineFormSet
-    fields = ("position", "authors", "title", "source", "year", "doi", "pmid", "url")
+    fields = ("position", "authors", "title", "source", "year", "doi", "pmid", "url", "look_up")
+    readonly_fields = ("look_up",)
     ordering = ("position", "id")
     extra = 0
     max_num = content.MAX_REFERENCES  # each stays citable as [n]; the service refuses more too
@@ -37,6 +40,14 @@ class ReferenceInline(admin.TabularInline):
     }
     verbose_name = "reference"
     verbose_name_plural = "References (numbered in this order: cite them as [1], [2] ...)"
+
+    @admin.display(description="Look up")
+    def look_up(self, obj=None):
+        """The button that fills the row from its DOI or PMID (editorial/drafting.js does the asking)."""
+        return mark_safe(  # noqa: S308 - a constant: no data of any kind
+            '<button type="button" class="ref-lookup" hidden>Look up</button>'
+            '<span class="ref-lookup-result" role="status"></span>'
+        )
 
     def get_extra(self, request, obj=None, **kwargs):
         return 1 if obj is None else 0
@@ -84,6 +95,19 @@ class ArticleForm(forms.ModelForm):
             self.fields["slug"].help_text = "Leave empty to make it from the question."
         if self.instance.pk and "seen_row_version" in self.fields:
             self.fields["seen_row_version"].initial = self.instance.row_version
+
+    def _renderable(self, name: str) -> str:
+        text = self.cleaned_data.get(name, "")
+        problems = markdown_problems(text)
+        if problems:
+            raise forms.ValidationError(problems)
+        return text
+
+    def clean_body(self):
+        return self._renderable("body")
+
+    def clean_patient_body(self):
+        return self._renderable("patient_body")
 
     def clean(self):
         cleaned = super().clean()

@@ -14,8 +14,8 @@ from articles.models import Article, Reference
 from articles.rendering import render_markdown
 from editorial import parsing
 from editorial.models import Notification
-from editorial.reads import history, rounds
-from editorial.workflow import board, permissions, services, signing
+from editorial.reads import checks, history, rounds
+from editorial.workflow import board, permissions, services, signing, sources
 from editorial.workflow.approval import approval_status
 from editorial.workflow.exceptions import EditorialError, NotReady, ReasonRequired, SignatureRefused
 from editorial.workflow.invitations import default_dates as default_invitation_dates
@@ -67,6 +67,8 @@ class ArticlePagesMixin:
                 name="articles_article_transition",
             ),
             path("preview/", self.admin_site.admin_view(self.preview_view), name="articles_article_preview"),
+            path("checks/", self.admin_site.admin_view(self.checks_view), name="articles_article_checks"),
+            path("lookup/", self.admin_site.admin_view(self.lookup_view), name="articles_article_lookup"),
             path(
                 "<path:object_id>/history/compare/",
                 self.admin_site.admin_view(self.compare_view),
@@ -98,7 +100,10 @@ class ArticlePagesMixin:
             "row_version": article.row_version,
             "signs": name == "approve",
             "approval": approval_status(article) if name == "approve" else None,
+            # The editor sees the checks again before approving: as recorded on the version reviewed.
+            "checks": checks.version_checks(article.current_version) if name == "approve" else None,
             "error": None,
+            "problems": [],
         }
         status, fixable = 200, False
         if request.method == "POST":
@@ -119,6 +124,7 @@ class ArticlePagesMixin:
                 )
             except EditorialError as error:
                 context["error"], status = error.message, error.http_status
+                context["problems"] = error.problems
                 # Errors the person can put right on this page keep the form open.
                 fixable = isinstance(error, ReasonRequired | SignatureRefused) or (
                     isinstance(error, NotReady) and name == "approve" and context["approval"].quorum_reached
@@ -135,6 +141,7 @@ class ArticlePagesMixin:
                 services.check_transition(article=article, actor=request.user, name=name)
             except EditorialError as error:
                 context["error"], status = error.message, error.http_status
+                context["problems"] = error.problems
         context["can_confirm"] = context["error"] is None or fixable
         return TemplateResponse(request, "editorial/admin/transition_confirm.html", context, status=status)
 
@@ -145,6 +152,37 @@ class ArticlePagesMixin:
         if not permissions.may_create_article(request.user):
             raise PermissionDenied
         return JsonResponse({"html": str(render_markdown(request.POST.get("text", "")))})
+
+    def checks_view(self, request):
+        """The content checks of the form being written (POSTed as it is), for the live panel.
+
+        Reads only what was posted (and what the services said about the identifiers in it).
+        """
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not permissions.may_create_article(request.user):
+            raise PermissionDenied
+        data = request.POST
+        content = {
+            "body": data.get("body", ""),
+            "patient_body": data.get("patient_body", ""),
+            "references": checks.posted_references(data),
+        }
+        return JsonResponse(checks.content_checks(content).as_dict())
+
+    def lookup_view(self, request):
+        """Fill a reference from its DOI (Crossref) or PMID (PubMed): the "Look up" button."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not permissions.may_create_article(request.user):
+            raise PermissionDenied
+        data = request.POST
+        typed = {name: data.get(name, "") for name in ("authors", "title", "source", "year")}
+        try:
+            found = sources.reference_lookup(doi=data.get("doi", ""), pmid=data.get("pmid", ""), typed=typed)
+        except EditorialError as error:
+            return JsonResponse({"detail": error.message, "code": error.code}, status=error.http_status)
+        return JsonResponse(found)
 
     def invite_view(self, request, object_id):
         """The editor chooses board members for the current round, the best matches first."""

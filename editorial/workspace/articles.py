@@ -13,12 +13,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from articles import content
 from articles.models import Article, Reference, Specialty
 from articles.rendering import render_markdown
 from editorial import parsing
 from editorial.notifications import inbox
-from editorial.reads import rounds
+from editorial.reads import checks, rounds
 from editorial.workflow import board, permissions, references, services
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
@@ -195,15 +194,20 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
         self.warn_about_citations(request, form.instance)
 
     def warn_about_citations(self, request, article):
-        """Name every [n] that points at no reference and every reference nothing cites."""
-        count = article.references.count()
-        dangling, uncited = content.citation_problems([article.body, article.patient_body], count)
-        if dangling:
-            markers = ", ".join(f"[{n}]" for n in dangling)
-            messages.warning(request, f"The text cites {markers}, but there are only {count} references.")
-        if uncited:
-            numbers = ", ".join(f"[{n}]" for n in uncited)
-            messages.warning(request, f"Nothing in the text cites reference {numbers}.")
+        """After each save: what blocks submission (the citation gate), and how many lints remain."""
+        found = checks.article_checks(article)
+        for problem in found.citations.problems:
+            messages.warning(request, f"Before it can be submitted: {problem}")
+        for warning in found.citations.warnings:
+            messages.warning(request, warning)
+        for note in found.sources:
+            if note.disqualifies:
+                messages.warning(request, note.message)
+        if found.findings:
+            messages.info(
+                request,
+                f"The safety checks found {len(found.findings)} thing(s) to look at: see “Checks” below the texts.",
+            )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if object_id and request.method == "GET" and str(object_id).isdigit():
@@ -220,6 +224,12 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["preview_url"] = reverse("admin:articles_article_preview")
+        context["checks_url"] = reverse("admin:articles_article_checks")
+        context["lookup_url"] = reverse("admin:articles_article_lookup")
+        if obj is not None:
+            # Editable: the live text's checks; otherwise those of the version under review.
+            editable = permissions.may_edit_content(request.user, obj)
+            context["checks"] = checks.article_checks(obj) if editable else checks.version_checks(obj.current_version)
         if obj is not None:
             context.update(self.workflow_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -17,8 +17,10 @@ from articles.diff import diff_versions
 from articles.rendering import render_markdown
 from editorial import parsing
 from editorial.notifications import inbox
+from editorial.reads import checks
 from editorial.workflow import board, permissions
 from editorial.workflow.audit import set_audit_context
+from editorial.workflow.checks import doses_in
 from editorial.workflow.exceptions import EditorialError
 from editorial.workflow.permissions import Role
 from editorial.workspace.base import ReadOnlyAdmin, ReadOnlyHistoryAdmin
@@ -32,6 +34,9 @@ from reviewers.models import (
     ReviewerProfile,
     Signature,
 )
+
+#: The review form's boxes: the checklist, and "not applicable" for the doses.
+CHECKLIST_FIELDS = (*(field for field, _ in CHECKLIST), "doses_not_applicable")
 
 
 @admin.register(Invitation)
@@ -115,10 +120,14 @@ class InvitationAdmin(ReadOnlyAdmin):
             "changes": changes,
             "recommendations": Recommendation.choices,
             "checklist": CHECKLIST,
+            # Beside the checklist: the checks of this version, and whether "not applicable" may be
+            # recorded for the doses (only where the lints found none).
+            "checks": checks.version_checks(version),
+            "doses": doses_in(version),
             "conflict_choices": Conflict.choices,
             "error": error,
             "posted": posted or {},
-            "ticked": {field for field, _ in CHECKLIST if (posted or {}).get(field) == "on"},
+            "ticked": {field for field in CHECKLIST_FIELDS if (posted or {}).get(field) == "on"},
             "article_url": reverse("admin:articles_article_change", args=[article.pk]),
         }
         return TemplateResponse(request, "editorial/admin/invitation.html", context, status=status)
@@ -152,7 +161,7 @@ class InvitationAdmin(ReadOnlyAdmin):
                     invitation=invitation,
                     actor=user,
                     recommendation=data.get("recommendation", ""),
-                    checklist={field: data.get(field) == "on" for field, _ in CHECKLIST},
+                    checklist={field: data.get(field) == "on" for field in CHECKLIST_FIELDS},
                     comments_to_author=data.get("comments_to_author", ""),
                     confidential_comments=data.get("confidential_comments", ""),
                     password=data.get("password", ""),

@@ -89,8 +89,8 @@ def test_saving_names_dangling_markers_and_uncited_references(client, author):
     url = reverse("admin:articles_article_change", args=[article.pk])
     response = client.post(url, change_form(article, body="See [1] and [5]."), follow=True)
     text = response.content.decode()
-    assert "The text cites [5], but there are only 3 references." in text
-    assert "Nothing in the text cites reference [2], [3]." in text
+    assert "Before it can be submitted: The text cites [5], but the reference list has only 3." in text
+    assert "Nothing in the text cites references [2] and [3]" in text
 
 
 @pytest.mark.django_db
