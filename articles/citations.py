@@ -99,7 +99,8 @@ def metadata_disagreements(typed: Mapping, found: Mapping) -> list[str]:
     journal, their_journal = " ".join(_words(typed.get("source"))), " ".join(_words(found.get("source")))
     if journal and their_journal and journal not in their_journal and their_journal not in journal:
         sentences.append(f"The journal differs from the record: “{found['source']}”.")
-    authors, their_authors = _words(typed.get("authors")), _words(found.get("authors"))
-    if authors and their_authors and their_authors[0] not in authors:
+    first_typed = _words(str(typed.get("authors") or "").split(",")[0])
+    their_authors = _words(found.get("authors"))
+    if first_typed and their_authors and their_authors[0] not in first_typed:
         sentences.append(f"The first author differs from the record: “{found['authors']}”.")
     return sentences

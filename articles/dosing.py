@@ -82,7 +82,7 @@ _UNIT_WORDS = {
 _UNIT = "|".join(sorted((re.escape(word) for word in _UNIT_WORDS), key=len, reverse=True))
 DOSE = re.compile(
     rf"(?<![\w.])(?P<low>{NUMBER})(?:\s*(?:-|–|to)\s*(?P<high>{NUMBER}))?\s?"
-    rf"(?P<unit>{_UNIT})(?![\w/])(?P<per>/(?:kg|m2|m²)(?:/(?:day|d|dose|h|hour))?|/(?:day|d|dose))?",
+    rf"(?P<unit>{_UNIT})(?!\w)(?P<per>/(?:kg|m2|m²)(?:/(?:day|d|dose|h|hour))?|/(?:day|d|dose))?",
     re.IGNORECASE,
 )
 #: Laboratory values and rates share the units but are not doses: mmol/L, mL/min, mg/dL …

@@ -21,6 +21,8 @@ class EditorialAPIError(APIException):
         self.payload = {"detail": error.message, "code": error.code, **extra}
         if getattr(error, "fields", None):
             self.payload["fields"] = error.fields
+        if getattr(error, "problems", None):
+            self.payload["problems"] = error.problems
         super().__init__(detail=error.message, code=error.code)
 
 
@@ -41,6 +43,9 @@ class ErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(required=False, help_text="400: what is wrong with each field.")
     row_version = serializers.IntegerField(required=False, help_text="412/409: the article's current version.")
     etag = serializers.CharField(required=False, help_text="412: the article's current ETag.")
+    problems = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="409/400: each thing to put right (the checks)."
+    )
 
 
 def refusals(*statuses: int) -> dict:

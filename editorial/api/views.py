@@ -14,13 +14,19 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from articles import content
 from articles.models import Article, Reference, Specialty
 from editorial.api.errors import EditorialAPIError, PreconditionRequired, refusals
 from editorial.models import TransitionRecord
-from editorial.workflow import permissions, services
+from editorial.reads import checks
+from editorial.workflow import permissions, services, sources
 from editorial.workflow.exceptions import EditorialError, StaleArticle
+
+#: The most text and references a checks request may carry: the cost of a check stays bounded.
+MAX_TEXT = 200_000
+MAX_REFERENCES = 300
 
 
 def etag(article: Article) -> str:
@@ -190,6 +196,89 @@ class TransitionRequestSerializer(serializers.Serializer):
     )
 
 
+class ChecksSerializer(serializers.Serializer):
+    """The content checks (editorial.reads.checks): what blocks submission and what only warns."""
+
+    blocks_submission = serializers.BooleanField()
+    citations = serializers.DictField(help_text="problems (block submit and approve) and warnings (duplicates)")
+    refused_on_save = serializers.ListField(child=serializers.CharField())
+    lints = serializers.ListField(child=serializers.DictField(), help_text="code, title, field, message, excerpt")
+    sources = serializers.ListField(child=serializers.DictField(), help_text="reference, kind, message")
+
+
+class CheckedReferenceSerializer(serializers.Serializer):
+    """A reference as typed: nothing is validated here, the checks say what is wrong."""
+
+    authors = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    source = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    year = serializers.IntegerField(required=False, allow_null=True, default=None)
+    doi = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    pmid = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    url = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ChecksRequestSerializer(serializers.Serializer):
+    body = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_TEXT, trim_whitespace=False
+    )
+    patient_body = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_TEXT, trim_whitespace=False
+    )
+    references = CheckedReferenceSerializer(many=True, required=False, default=list, max_length=MAX_REFERENCES)
+
+
+class ChecksView(APIView):
+    """Check a text before saving it: the same checks the workspace shows live (authors, editors)."""
+
+    @extend_schema(request=ChecksRequestSerializer, responses={200: ChecksSerializer, **refusals(400, 401, 403)})
+    def post(self, request, **kwargs):
+        if not permissions.may_create_article(request.user):
+            raise PermissionDenied("Only authors and editors write articles.")
+        body = ChecksRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(checks.content_checks(body.validated_data).as_dict())
+
+
+class LookupRequestSerializer(serializers.Serializer):
+    doi = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+    pmid = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    authors = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    source = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
+    year = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class LookupSerializer(serializers.Serializer):
+    found = serializers.BooleanField()
+    service = serializers.CharField()
+    identifier = serializers.CharField()
+    fields = serializers.DictField(help_text="authors, title, source, year, doi, pmid as the service has them")
+    disagreements = serializers.ListField(child=serializers.CharField())
+    updates = serializers.ListField(child=serializers.CharField(), help_text="retractions, corrections …")
+    message = serializers.CharField()
+
+
+class ReferenceLookupView(APIView):
+    """Fill a reference from its DOI (Crossref) or PMID (PubMed). 503 while look-ups are off."""
+
+    @extend_schema(
+        request=LookupRequestSerializer,
+        responses={200: LookupSerializer, **refusals(400, 401, 403), 503: refusals(400)[400]},
+    )
+    def post(self, request, **kwargs):
+        if not permissions.may_create_article(request.user):
+            raise PermissionDenied("Only authors and editors write articles.")
+        body = LookupRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        typed = {name: data[name] for name in ("authors", "title", "source", "year")}
+        try:
+            return Response(sources.reference_lookup(doi=data["doi"], pmid=data["pmid"], typed=typed))
+        except EditorialError as error:
+            raise EditorialAPIError(error) from error
+
+
 IF_MATCH = OpenApiParameter(
     "If-Match",
     location=OpenApiParameter.HEADER,
@@ -266,7 +355,28 @@ class ArticleViewSet(
         serializer.is_valid(raise_exception=True)
         saved = serializer.save()
         fresh = self.get_queryset().get(pk=saved.pk)
-        return Response(self.get_serializer(fresh).data, headers={"ETag": etag(fresh)})
+        return self._with_checks(Response(self.get_serializer(fresh).data, headers={"ETag": etag(fresh)}))
+
+    def create(self, request, *args, **kwargs):
+        return self._with_checks(super().create(request, *args, **kwargs))
+
+    def _with_checks(self, response: Response) -> Response:
+        """A save's answer carries the checks of what was saved (computed on every save)."""
+        article = Article.objects.prefetch_related("references").get(pk=response.data["id"])
+        response.data["checks"] = checks.article_checks(article).as_dict()
+        return response
+
+    @extend_schema(responses={200: ChecksSerializer, **refusals(401, 404)})
+    @action(detail=True, methods=["get"])
+    def checks(self, request, pk=None, **kwargs):
+        """The checks of the article: of its live text while its author may edit it, else of the
+        version under review (as recorded when it was submitted)."""
+        article = get_object_or_404(self.get_queryset(), pk=pk)
+        if permissions.may_edit_content(request.user, article):
+            found = checks.article_checks(article)
+        else:
+            found = checks.version_checks(article.current_version) or checks.article_checks(article)
+        return Response(found.as_dict())
 
     @extend_schema(
         request=TransitionRequestSerializer,

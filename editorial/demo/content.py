@@ -1,7 +1,17 @@
 """The demo board: people, specialties and articles, written for this product.
 
-References stand for the kinds of sources a real article would cite. None carries a DOI or
-PMID: a demo must not invent identifiers, and an unconfirmed reference has none.
+References stand for the kinds of sources a real article would cite. A demo must not invent
+identifiers of real works: the few that carry a DOI use Crossref's test prefix 10.5555, which
+names no real work, and the local stub of Crossref and PubMed (``editorial.sources.stub``)
+answers for them.
+
+Each content check has an article that shows it (see README, "The demo board"):
+- a dangling citation: the cough article (a draft) cites [3] with two references;
+- a dose without a source: the iron article's patient text;
+- clinician and patient texts that disagree: the otitis article (amoxicillin);
+- a retracted source: the low back pain article (approved) cites a trial the stub reports
+  retracted; the retraction watch marks it, and its public reference list says so;
+- metadata that disagrees with the record: the iron article's second reference (year).
 """
 
 DEMO_SOURCE = "Demo citation: bibliographic details to be completed by the author"
@@ -57,8 +67,8 @@ SPECIALTIES = [
 ]
 
 
-def ref(title: str, authors: str = "", source: str = DEMO_SOURCE, year=None) -> dict:
-    return {"authors": authors, "title": title, "source": source, "year": year}
+def ref(title: str, authors: str = "", source: str = DEMO_SOURCE, year=None, doi: str = "") -> dict:
+    return {"authors": authors, "title": title, "source": source, "year": year, "doi": doi}
 
 
 HIP = {
@@ -153,7 +163,8 @@ def short_article(title, slug, specialty, summary, guideline, research, patient,
 
 OTITIS_GUIDELINE = (
     "- Offer regular paracetamol or ibuprofen for pain [1].\n"
-    "- Consider no antibiotic or a delayed prescription for most children [1]."
+    "- Consider no antibiotic or a delayed prescription for most children [1].\n"
+    "- When an antibiotic is needed, amoxicillin three times a day for 5 days is the first choice [1]."
 )
 OTITIS_AT_ONCE = (
     "\n- Give an antibiotic at once to children who are systemically very unwell, those under two years "
@@ -175,7 +186,8 @@ OTHERS = [
         "- Consider an antibiotic for people who are systemically very unwell, have signs of a more serious illness, or are at high risk of complications [1].",
         "- Trials in uncomplicated lower respiratory tract infection show little benefit from antibiotics and a measurable rate of side effects [2].",
         "Most coughs are caused by viruses and get better on their own within about three weeks. "
-        "Antibiotics do not help with viruses. See a doctor if you feel very unwell, are short of breath, cough up blood, or the cough lasts more than three weeks [1].",
+        "Antibiotics do not help with viruses. See a doctor if you feel very unwell, are short of breath, cough up blood, or the cough lasts more than three weeks [1]. "
+        "A spoonful of honey can ease a cough in adults [3].",
         [
             ref("Guideline on antimicrobial prescribing for acute cough"),
             ref("Antibiotics for uncomplicated lower respiratory tract infection in adults: randomised trial evidence"),
@@ -193,10 +205,17 @@ OTHERS = [
         "- Investigate the cause; refer urgently for gastrointestinal investigation when the pattern suggests blood loss [1].",
         "- Studies of iron absorption suggest hepcidin rises after a dose, which is why alternate-day schedules are studied [2].",
         "Iron-deficiency anaemia means your blood is low in iron. Iron tablets usually fix it within a few months. "
+        "A usual tablet is ferrous sulfate 200 mg, taken once a day or every other day. "
         "Your doctor will also look for the reason you are low in iron, because that matters as much as the treatment [1].",
         [
             ref("Guideline for the management of iron deficiency anaemia in adults"),
-            ref("Iron absorption from daily and alternate-day oral iron supplements"),
+            ref(
+                "Iron absorption from daily and alternate-day oral iron supplements",
+                authors="Marchetti S, Huber D",
+                source="Demonstration Journal of Haematology",
+                year=2019,  # the record says 2017: the look-up and the board's page flag it
+                doi="10.5555/demo.iron-alternate-day",
+            ),
         ],
         [
             ("submit", "author", "First draft complete."),
@@ -260,7 +279,13 @@ OTHERS = [
         "See a doctor urgently if you have numbness around your bottom, trouble passing urine, or weakness in your legs [1].",
         [
             ref("Guideline on low back pain and sciatica in over 16s"),
-            ref("Advice to stay active compared with bed rest for acute low back pain"),
+            ref(
+                "Advice to stay active compared with bed rest for acute low back pain: a randomised controlled trial",
+                authors="Lindahl M, Okoro B, Sato K",
+                source="Demonstration Journal of Musculoskeletal Research",
+                year=2019,
+                doi="10.5555/demo.stay-active-trial",  # retracted, says the stub
+            ),
         ],
         [
             ("submit", "author", "Ready."),
@@ -367,7 +392,8 @@ OTHERS = [
         "delayed antibiotic prescription unless the child is very unwell or at high risk.",
         OTITIS_GUIDELINE,
         OTITIS_RESEARCH,
-        "Ear infections usually get better on their own within about three days. Pain relief helps your child feel better [1].",
+        "Ear infections usually get better on their own within about three days. Pain relief helps your child feel better [1]. "
+        "If your child does need an antibiotic, it is usually amoxicillin, taken twice a day for a week [1].",
         [
             ref("Guideline on antimicrobial prescribing for acute otitis media"),
             ref("Antibiotics for acute otitis media in children: systematic review"),
