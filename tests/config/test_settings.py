@@ -75,3 +75,20 @@ def test_environment_switches_to_postgresql_and_redis(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.postgresql", "redis://127.0.0.1:6379/3", "2"]
+
+
+def test_look_ups_are_off_in_production_and_on_against_the_stub_locally(tmp_path):
+    """No network by default where it matters; a newcomer's `make run` sees look-ups work."""
+    show = "from django.conf import settings as s; print(s.EDITORIAL_RESOLVER_ENABLED, s.EDITORIAL_CROSSREF_URL)"
+    production = run_manage(
+        "shell",
+        "-c",
+        show,
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="editorial.example.org",
+        VAR_DIR=str(tmp_path),
+    )
+    assert production.stdout.splitlines()[-1].split() == ["False", "https://api.crossref.org"], production.stderr
+    local = run_manage("shell", "-c", show, DJANGO_SETTINGS_MODULE="config.settings.local", VAR_DIR=str(tmp_path))
+    assert local.stdout.splitlines()[-1].split() == ["True", "http://127.0.0.1:8009/crossref"], local.stderr

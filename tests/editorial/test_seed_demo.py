@@ -4,6 +4,8 @@ from django.test import override_settings
 
 from articles.models import Article, Reference
 from editorial.models import TransitionRecord
+from editorial.reads.checks import version_checks
+from editorial.sources.stub import load_works
 
 
 def dump():
@@ -69,3 +71,29 @@ def test_seed_demo_takes_an_explicit_password(monkeypatch, client):
     monkeypatch.setenv("DEMO_PASSWORD", "a-long-demo-password")
     call_command("seed_demo")
     assert client.login(username="editor", password="a-long-demo-password")
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_the_demo_shows_each_content_check(monkeypatch):
+    """A newcomer finds every check on a demo article (README, "The demo board")."""
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    call_command("seed_demo")
+
+    def article(prefix):
+        return Article.objects.get(slug__startswith=prefix)
+
+    cough = article("when-should-adults-with-an-acute-cough")
+    assert cough.status == "draft"
+    assert cough.citation_report().problems == ("The text cites [3], but the reference list has only 2.",)
+    iron = version_checks(article("how-is-iron-deficiency").current_version)
+    assert [f.field for f in iron.findings if f.code == "dose_uncited"] == ["patient_body"]
+    otitis = version_checks(article("what-is-the-first-line-treatment-for-acute-otitis").current_version)
+    [mismatch] = [f for f in otitis.findings if f.code == "audience_mismatch"]
+    assert "amoxicillin" in mismatch.message
+    # Identifiers: only Crossref's test prefix, and each one answered by the stub.
+    works = load_works()["crossref"]
+    dois = set(Reference.objects.exclude(doi="").values_list("doi", flat=True))
+    assert "10.5555/demo.stay-active-trial" in dois
+    assert all(doi.startswith("10.5555/") and doi in works for doi in dois)
+    assert not Reference.objects.exclude(pmid="").exists()
