@@ -47,8 +47,14 @@ TITLES = {
     "audience_mismatch": "Clinician and patient texts disagree",
     "reading_grade": "Patient text hard to read",
     "page_disclaimer": "Public page lacks a required notice",
+    "not_checked": "Not checked to the end",
 }
 FIELDS = {"body": "text for clinicians", "patient_body": "text for patients", "page": "public page"}
+#: How much of each text the lints read (a long article is about 30,000 characters): the cost of
+#: a check stays bounded whatever is posted, and a longer text says it was not read to the end.
+LINT_LIMIT = 60_000
+#: At most this many findings of one rule on one text are listed (the last one counts the rest).
+MAX_PER_RULE = 25
 
 
 @dataclass(frozen=True)
@@ -169,9 +175,9 @@ def _unit_problems(field: str, sentences: Iterable[str]) -> list[Finding]:
     return findings
 
 
-def _unit_mixed(field: str, text: str) -> list[Finding]:
+def _unit_mixed(field: str, found: dict) -> list[Finding]:
     findings = []
-    for name, regimen in regimens(text).items():
+    for name, regimen in found.items():
         if "mcg" in regimen.units and "mg" in regimen.units:
             written = sorted({dose.text for dose in regimen.doses})
             findings.append(
@@ -235,9 +241,8 @@ def _overlap(first: list, second: list) -> bool:
     return not {f for f, _, _ in first} & {f for f, _, _ in second}  # different kinds of unit: no verdict
 
 
-def _audience_mismatch(body: str, patient_body: str) -> list[Finding]:
+def _audience_mismatch(clinician: dict, patient: dict) -> list[Finding]:
     findings = []
-    clinician, patient = regimens(body), regimens(patient_body)
     for name in sorted(set(clinician) & set(patient)):
         ours, theirs = clinician[name], patient[name]
         differences = []
@@ -267,9 +272,15 @@ def _audience_mismatch(body: str, patient_body: str) -> list[Finding]:
     return findings
 
 
+#: The reading grade is taken on the first this-many characters: representative, and it bounds
+#: the memory textstat's own caches hold (128 texts per function).
+GRADE_SAMPLE = 20_000
+
+
 def reading_grade(text: str) -> float | None:
     """The Flesch–Kincaid grade of a text (None when it has no words)."""
-    sentences = [s if s[-1] in ".!?" else s + "." for s in plain_units(CITATION_MARKER.sub("", text or ""))]
+    sample = CITATION_MARKER.sub("", (text or "")[:GRADE_SAMPLE])
+    sentences = [s if s[-1] in ".!?" else s + "." for s in plain_units(sample)]
     plain = " ".join(sentences)
     if not re.search(r"[A-Za-z]", plain):
         return None
@@ -322,15 +333,36 @@ def lint(content: Mapping, opts: Options | None = None) -> list[Finding]:
     ``patient_body`` in Markdown; other keys are ignored. ``opts`` defaults to the settings.
     """
     opts = opts or options()
-    body, patient_body = content.get("body", "") or "", content.get("patient_body", "") or ""
     findings: list[Finding] = []
-    for field, text in (("body", body), ("patient_body", patient_body)):
+    read = {}
+    for field in ("body", "patient_body"):
+        text = content.get(field, "") or ""
+        if len(text) > LINT_LIMIT:
+            findings.append(
+                Finding(
+                    "not_checked",
+                    field,
+                    f"The text is {len(text):,} characters long: the safety checks read the first {LINT_LIMIT:,}.",
+                )
+            )
+            text = text[:LINT_LIMIT]
         sentences = plain_units(text)
-        findings += _dose_uncited(field, sentences)
-        findings += _unit_problems(field, sentences)
-        findings += _unit_mixed(field, text)
-        findings += _absolute_claims(field, sentences)
-    findings += _audience_mismatch(body, patient_body)
-    findings += _reading_grade(patient_body, opts.max_grade)
+        read[field] = regimens(text)
+        findings += _capped(_dose_uncited(field, sentences))
+        findings += _capped(_unit_problems(field, sentences))
+        findings += _unit_mixed(field, read[field])
+        findings += _capped(_absolute_claims(field, sentences))
+    findings += _audience_mismatch(read["body"], read["patient_body"])
+    findings += _reading_grade(content.get("patient_body", "") or "", opts.max_grade)
     findings += _page_notices(opts)
     return findings
+
+
+def _capped(findings: list[Finding]) -> list[Finding]:
+    """At most MAX_PER_RULE findings of one rule on one text; the rest are counted in the last."""
+    if len(findings) <= MAX_PER_RULE:
+        return findings
+    last = findings[MAX_PER_RULE - 1]
+    more = len(findings) - MAX_PER_RULE + 1
+    summary = Finding(last.code, last.field, f"{last.message} (and {more - 1} more like it in this text)", last.excerpt)
+    return [*findings[: MAX_PER_RULE - 1], summary]

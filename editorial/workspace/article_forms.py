@@ -34,7 +34,7 @@ class ReferenceInline(admin.TabularInline):
     max_num = content.MAX_REFERENCES  # each stays citable as [n]; the service refuses more too
     formfield_overrides = {
         models.URLField: {"assume_scheme": "https", "widget": forms.URLInput(attrs={"size": 18})},
-        models.CharField: {"widget": forms.TextInput(attrs={"size": 18})},
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 14})},
         models.PositiveIntegerField: {"widget": forms.NumberInput(attrs={"style": "width: 4em"})},
         models.PositiveSmallIntegerField: {"widget": forms.NumberInput(attrs={"style": "width: 5em"})},
     }

@@ -4,6 +4,8 @@ A row names the lint code expected (or None for "no finding of that kind") on th
 the patient text, or both. The rules are in articles/lints.py.
 """
 
+import time
+
 import pytest
 
 from articles import lints
@@ -217,3 +219,20 @@ def test_doses_are_read_with_their_units_and_ranges():
     ]
     assert dose_count({"body": "5 mg [1]", "patient_body": "10 mg"}) == 2
     assert dose_count({"body": "Rest for a week.", "patient_body": ""}) == 0
+
+
+def test_the_cost_of_a_check_is_bounded_whatever_the_text(settings):
+    """A 2 MB text is read to LINT_LIMIT characters, says so, and lists at most MAX_PER_RULE per rule."""
+
+    sentence = "Give ibuprofen 400 mg three times daily. It cures. "
+    huge = sentence * (2_000_000 // len(sentence))
+    lints.lint({"patient_body": "Warm up the syllable dictionary."})
+    started = time.perf_counter()
+    found = lints.lint({"body": huge, "patient_body": huge}, OPTIONS)
+    assert time.perf_counter() - started < 5
+    assert [f.field for f in found if f.code == "not_checked"] == ["body", "patient_body"]
+    for code in ("dose_uncited", "absolute_claim"):
+        for field in ("body", "patient_body"):
+            mine = [f for f in found if f.code == code and f.field == field]
+            assert len(mine) == lints.MAX_PER_RULE
+            assert "more like it in this text" in mine[-1].message
