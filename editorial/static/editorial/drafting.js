@@ -113,7 +113,7 @@ document.addEventListener("DOMContentLoaded", function () {
     }
     function render(data) {
       body.replaceChildren();
-      panel.classList.toggle("checks-blocking", data.blocks_submission);
+      panel.classList.toggle("checks-blocking", data.blocks_submission || data.refused_on_save.length > 0);
       const problems = data.citations.problems.map(function (text) { return element("li", "", text); });
       if (problems.length) body.appendChild(section("checks-gate", "Blocks submission: citations", problems));
       const refused = data.refused_on_save.map(function (text) { return element("li", "", text); });

@@ -302,3 +302,17 @@ def test_look_ups_answer_503_while_off_and_400_for_what_is_no_identifier(client,
     api.force_authenticate(author)
     response = api.post("/api/v1/references/lookup/", {"pmid": "12x"}, format="json")
     assert response.status_code == 400 and "PMID" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_readers_of_a_version_under_review_see_its_recorded_checks_not_a_live_panel(client, in_state, editor, author):
+    """Regression: the read-only page's panel refreshed itself from a form with no texts (all clear)."""
+    article = in_state(
+        "under_review",
+        make_article(author, body="Amoxicillin three times daily [1] [2].", patient_body="Amoxicillin twice a day."),
+    )
+    client.force_login(editor)
+    html = client.get(reverse("admin:articles_article_change", args=[article.pk])).content.decode()
+    panel = html.split('id="content-checks"', 1)[1].split("</section>", 1)[0]
+    assert "data-url" not in html.split('id="content-checks"', 1)[0].rsplit("<section", 1)[1] + panel.split(">", 1)[0]
+    assert "Clinician and patient texts disagree" in panel
