@@ -150,6 +150,11 @@ CHECKLIST = (
 )
 
 
+#: A review's boxes: each checklist item, and "not applicable" for the dose item (allowed only
+#: where the safety lints found no dose: editorial.workflow.checks).
+REVIEW_BOXES = (*(field for field, _ in CHECKLIST), "doses_not_applicable")
+
+
 class Review(models.Model):
     """A board member's review of one submitted version. Written once."""
 

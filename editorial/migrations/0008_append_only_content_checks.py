@@ -13,7 +13,7 @@ TABLES = (
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0008_content_checks_and_cited_works"),
+        ("articles", "0009_content_checks_and_cited_works"),
         ("editorial", "0007_event_kind_source_retracted"),
     ]
 

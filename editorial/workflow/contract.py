@@ -25,7 +25,7 @@ from articles import content
 from articles.models import Article, Reference, Specialty
 from editorial.workflow.exceptions import InvalidInput, NotFound, NotPermitted
 from editorial.workflow.system import SYSTEM_USERNAME
-from reviewers.models import CHECKLIST, Invitation
+from reviewers.models import REVIEW_BOXES, Invitation
 
 User = get_user_model()
 
@@ -121,7 +121,7 @@ def version(name: str, value) -> None:
 def checklist(name: str, value) -> None:
     if value is None:
         return
-    known = {field for field, _ in CHECKLIST}
+    known = set(REVIEW_BOXES)
     if not isinstance(value, Mapping):
         _fail(name, "expected a mapping of checklist items to true or false.")
     unknown = sorted(str(key) for key in value if key not in known)

@@ -412,7 +412,7 @@ def article_create(*, actor, fields: Mapping, references: Iterable[Mapping] = ()
     with transaction.atomic():
         article_save(article=article, actor=actor, reason=reason)
         write_references(
-            article=article, actor=actor, wanted=list(references), existing=[], reason=reason or "Draft created"
+            article=article, actor=actor, wanted=list(references or ()), existing=[], reason=reason or "Draft created"
         )
     return article
 

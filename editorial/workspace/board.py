@@ -26,6 +26,7 @@ from editorial.workflow.permissions import Role
 from editorial.workspace.base import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 from reviewers.models import (
     CHECKLIST,
+    REVIEW_BOXES,
     Conflict,
     FailedSignatureAttempt,
     Invitation,
@@ -34,9 +35,6 @@ from reviewers.models import (
     ReviewerProfile,
     Signature,
 )
-
-#: The review form's boxes: the checklist, and "not applicable" for the doses.
-CHECKLIST_FIELDS = (*(field for field, _ in CHECKLIST), "doses_not_applicable")
 
 
 @admin.register(Invitation)
@@ -127,7 +125,7 @@ class InvitationAdmin(ReadOnlyAdmin):
             "conflict_choices": Conflict.choices,
             "error": error,
             "posted": posted or {},
-            "ticked": {field for field in CHECKLIST_FIELDS if (posted or {}).get(field) == "on"},
+            "ticked": {field for field in REVIEW_BOXES if (posted or {}).get(field) == "on"},
             "article_url": reverse("admin:articles_article_change", args=[article.pk]),
         }
         return TemplateResponse(request, "editorial/admin/invitation.html", context, status=status)
@@ -161,7 +159,7 @@ class InvitationAdmin(ReadOnlyAdmin):
                     invitation=invitation,
                     actor=user,
                     recommendation=data.get("recommendation", ""),
-                    checklist={field: data.get(field) == "on" for field in CHECKLIST_FIELDS},
+                    checklist={field: data.get(field) == "on" for field in REVIEW_BOXES},
                     comments_to_author=data.get("comments_to_author", ""),
                     confidential_comments=data.get("confidential_comments", ""),
                     password=data.get("password", ""),

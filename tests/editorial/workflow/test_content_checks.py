@@ -109,14 +109,19 @@ def test_text_that_would_not_render_as_meant_is_refused_on_save(client, author):
     article = make_article(author)
     body = "Exercise helps [1] [2].\n\n[1]: https://example.org/guideline"
     with pytest.raises(ContentRefused) as refused:
-        services.article_update(article=article, actor=author, fields={"body": body})
+        services.article_update(
+            article=article, actor=author, fields={"body": body}, expected_row_version=article.row_version
+        )
     assert refused.value.http_status == 400 and "link definition" in refused.value.problems[0]
     assert "[1]: https" not in Article.objects.get(pk=article.pk).body
 
     api = APIClient()
     api.force_authenticate(author)
     response = api.patch(
-        f"/api/v1/articles/{article.pk}/", {"body": body, "row_version": article.row_version}, format="json"
+        f"/api/v1/articles/{article.pk}/",
+        {"body": body},
+        format="json",
+        HTTP_IF_MATCH=f'"{Article.objects.get(pk=article.pk).row_version}"',
     )
     assert response.status_code == 400 and response.json()["code"] == "content_refused"
     assert "link definition" in response.json()["problems"][0]
