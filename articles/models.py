@@ -12,13 +12,17 @@ from django.db.models.functions import Now
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
+from accounts.identity import ActorSnapshot
 from articles import content, identifiers, lints
 from articles.citations import CitationReport, check_citations
 
 
 def audit_history(**kwargs) -> HistoricalRecords:
-    """History with 64-bit ids: an editorial board outlives a 32-bit counter."""
-    return HistoricalRecords(history_id_field=models.BigAutoField(primary_key=True), **kwargs)
+    """History with 64-bit ids (a board outlives a 32-bit counter), crediting each row's actor.
+
+    Each row keeps the actor's name and roles as they were (``accounts.identity.ActorSnapshot``).
+    """
+    return HistoricalRecords(history_id_field=models.BigAutoField(primary_key=True), bases=[ActorSnapshot], **kwargs)
 
 
 class Specialty(models.Model):

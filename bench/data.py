@@ -261,6 +261,7 @@ class People:
     reviewers: list  # user ids
     signed: dict  # reviewer user id -> (printed name, credentials)
     specialties: list  # (id, name)
+    credits: dict  # user id -> (name, roles) as records credit them (accounts.identity)
 
 
 # --- One article's life --------------------------------------------------------------------------
@@ -353,6 +354,7 @@ class Life:
         if model is Invitation:
             self.invitation_saves[values["id"]] = self.invitation_saves.get(values["id"], 0) + 1
         historical = HISTORY[model]
+        name, role = self.people.credits[user]
         self.rows.append(
             (
                 historical,
@@ -361,6 +363,8 @@ class Life:
                     "history_id": self.g.ids.take(historical),
                     "history_date": self.t,
                     "history_user_id": user,
+                    "history_actor_name": name,
+                    "history_actor_role": role,
                     "history_change_reason": reason,
                     "history_type": kind,
                 },
@@ -386,6 +390,8 @@ class Life:
                     "from_status": from_status,
                     "to_status": to,
                     "actor_id": actor,
+                    "actor_name": self.people.credits[actor][0],
+                    "actor_role": self.people.credits[actor][1],
                     "reason": reason,
                     "review_round": self.art["review_round"],
                     "created_at": self.t,
@@ -680,6 +686,8 @@ class Life:
                     {
                         "id": self.g.ids.take(FailedSignatureAttempt),
                         "user_id": reviewer,
+                        "actor_name": self.people.credits[reviewer][0],
+                        "actor_role": self.people.credits[reviewer][1],
                         "article_id": self.id,
                         "meaning": "medically_accurate",
                         "attempted_at": self.t - 0.01,
@@ -1054,6 +1062,7 @@ class Generator:
         groups = {role: Group.objects.get_or_create(name=role)[0].pk for role in Role}
         users, memberships = [], []
         names: dict = {}
+        credits: dict = {}
 
         system = User.objects.filter(username=SYSTEM_USERNAME).first()
         if system is None:
@@ -1069,6 +1078,7 @@ class Generator:
             users.append(system)
         else:
             self.ids.take(User)  # keep the numbering independent of whether it existed
+        credits[system.pk] = ("Editorial system", "")
 
         def person(username: str, role: Role) -> int:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
@@ -1087,6 +1097,7 @@ class Generator:
                 User.groups.through(id=self.ids.take(User.groups.through), user_id=user.id, group_id=groups[role])
             )
             names[user.id] = f"{first} {last}"
+            credits[user.id] = (names[user.id], role.value)
             return user.id
 
         editors = [person(f"editor-{n:02d}", Role.EDITOR) for n in range(1, self.n_editors + 1)]
@@ -1115,6 +1126,8 @@ class Generator:
                     history_id=self.ids.take(Specialty.history.model),
                     history_date=joined,
                     history_user_id=actor,
+                    history_actor_name=credits[actor][0],
+                    history_actor_role=credits[actor][1],
                     history_change_reason="Bench specialty",
                     history_type="+",
                 )
@@ -1148,6 +1161,8 @@ class Generator:
                     history_id=history_id,
                     history_date=joined,
                     history_user_id=actor,
+                    history_actor_name=credits[actor][0],
+                    history_actor_role=credits[actor][1],
                     history_change_reason="Board member added",
                     history_type="+",
                 )
@@ -1179,6 +1194,7 @@ class Generator:
             reviewers=reviewers,
             signed=signed,
             specialties=specialties,
+            credits=credits,
         )
 
 

@@ -3,4 +3,4 @@
 Each module registers the model admins of one concern (``editorial/workspace/``).
 """
 
-from editorial.workspace import accounts, articles, board, records  # noqa: F401 - imported to register them
+from editorial.workspace import accounts, articles, board, records, security  # noqa: F401 - imported to register them

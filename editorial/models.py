@@ -20,13 +20,18 @@ def transition_choices() -> list[tuple[str, str]]:
 
 
 class TransitionRecord(models.Model):
-    """One change of an article's review status: who, when, from what to what, and why."""
+    """One change of an article's review status: who, when, from what to what, and why.
+
+    ``actor_name`` and ``actor_role`` are the actor's as they were then (``accounts.identity``).
+    """
 
     article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, related_name="transitions")
     transition = models.CharField(max_length=40, choices=transition_choices)
     from_status = models.CharField(max_length=30, choices=ArticleStatus.choices)
     to_status = models.CharField(max_length=30, choices=ArticleStatus.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField(max_length=300, blank=True, default="", db_default="")
+    actor_role = models.CharField(max_length=300, blank=True, default="", db_default="")
     reason = models.TextField()
     review_round = models.PositiveIntegerField()
     created_at = models.DateTimeField(db_default=Now(), db_index=True)

@@ -228,9 +228,14 @@ class Signature(models.Model):
 
 
 class FailedSignatureAttempt(models.Model):
-    """A signature refused because the password was wrong. Nothing was signed."""
+    """A signature refused because the password was wrong. Nothing was signed.
+
+    ``actor_name`` and ``actor_role`` are the person's as they were then.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField(max_length=300, blank=True, default="", db_default="")
+    actor_role = models.CharField(max_length=300, blank=True, default="", db_default="")
     article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, related_name="+")
     meaning = models.CharField(max_length=30, choices=SignatureMeaning.choices)
     attempted_at = models.DateTimeField(db_default=Now())

@@ -1,12 +1,43 @@
 import contextlib
 
 import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from articles.models import Article
 from editorial.workflow import board, services
 from editorial.workflow.permissions import Role
 from reviewers.models import CHECKLIST, Invitation
-from tests.factories import UserFactory, make_article, make_board_member
+from tests.factories import UserFactory, make_article, make_board_member, signing_request
+
+
+def verify_session(client: Client, user) -> None:
+    """Mark the client's session as having shown its second factor (a device is made if none).
+
+    Unit tests sign in with ``force_login``; the second factor itself is tested through the
+    real login form (tests/accounts/, tests/browser/).
+    """
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="tests", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+class VerifiedClient(Client):
+    """Django's test client whose ``force_login`` also shows the second factor."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        verify_session(self, user)
+
+
+@pytest.fixture
+def client():
+    """The test client, signed in with the second factor shown (``VerifiedClient``)."""
+    return VerifiedClient()
 
 
 @pytest.fixture
@@ -63,7 +94,7 @@ def advance(article: Article, steps, **actors) -> Article:
     """Run ``steps`` of (transition, actor name, reason) through the services."""
     for name, actor, reason in steps:
         article = services.article_transition(
-            article=article, actor=actors[actor], name=name, reason=reason, password="pw"
+            article=article, actor=actors[actor], name=name, reason=reason, password="pw", request=signing_request()
         )
     return article
 
@@ -83,6 +114,7 @@ def review_round(article: Article, editor, reviewers, recommendation="approve") 
             comments_to_author=f"Comments to the author on invitation {invitation.pk}.",
             confidential_comments=f"Confidential note on invitation {invitation.pk}.",
             password="pw",
+            request=signing_request(),
         )
     return Article.objects.get(pk=article.pk)
 

@@ -1,6 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.http import HttpRequest
 
 from articles.models import Article, Reference, Specialty
 from editorial.workflow import services
@@ -75,3 +76,11 @@ def make_board_member(username: str, printed_name: str, credentials: str, specia
         set_audit_context(profile, actor=user, reason="Specialties set")
         profile.specialties.add(*specialties)
     return user
+
+
+def signing_request(address: str = "127.0.0.1") -> HttpRequest:
+    """A request to sign in: the password is checked with it, and the lockout counts per address."""
+    request = HttpRequest()
+    request.META.update({"REMOTE_ADDR": address, "HTTP_USER_AGENT": "tests"})
+    request.path = request.path_info = "/tests/sign/"
+    return request

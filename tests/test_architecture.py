@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("config", "editorial", "reviewers", "articles")
+PRODUCT = ("config", "editorial", "reviewers", "articles", "accounts")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 MAX_LINES = 500
 

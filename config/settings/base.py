@@ -5,10 +5,12 @@ The defaults are the embedded ones: SQLite in WAL mode, kombu's filesystem broke
 e-mails written as files, all under ``var/``, so ``make run`` needs no server.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -28,9 +30,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "accounts",
     "articles",
     "reviewers",
     "editorial",
@@ -38,15 +45,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "editorial.parsing.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.sessions.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -109,6 +121,63 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes counts every failed password (it needs the request in every authenticate()).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# A password-reset link (sent by an operator) works once, for three days.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+
+# --- Accounts: lockout, second factor, sessions, API tokens ----------------------------
+# Lockout (django-axes): a user name after 5 failures from any address, an address after 20
+# across user names; both for the cool-off after the latest failure, or until an operator
+# unlocks them. Failures: login, signing password, second-factor code, API token.
+ACCOUNTS_LOCKOUT_USERNAME_FAILURES = env.int("ACCOUNTS_LOCKOUT_USERNAME_FAILURES", default=5)
+ACCOUNTS_LOCKOUT_ADDRESS_FAILURES = env.int("ACCOUNTS_LOCKOUT_ADDRESS_FAILURES", default=20)
+AXES_FAILURE_LIMIT = ACCOUNTS_LOCKOUT_USERNAME_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ACCOUNTS_LOCKOUT_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "editorial.workspace.sign_in.lockout_response"
+AXES_ENABLE_ADMIN = False  # operators unlock on the workspace's own page, which logs it
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "code", "token"]
+# Behind a proxy, name how to read the client's address (e.g. from X-Forwarded-For).
+AXES_CLIENT_IP_CALLABLE = env.str("AXES_CLIENT_IP_CALLABLE", default=None)
+# The second factor (django-otp): required for superusers and these roles, offered to all.
+ACCOUNTS_SECOND_FACTOR_GROUPS = env.list("ACCOUNTS_SECOND_FACTOR_GROUPS", default=["Editors", "Auditors"])
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Editorial review")
+# Sessions end after this many idle minutes (and a new key at login and re-authentication).
+ACCOUNTS_IDLE_TIMEOUT_MINUTES = env.int("ACCOUNTS_IDLE_TIMEOUT_MINUTES", default=30)
+SESSION_COOKIE_AGE = ACCOUNTS_IDLE_TIMEOUT_MINUTES * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# API tokens (django-rest-knox): SHA-512 digests, expiring, at most this many per person.
+ACCOUNTS_API_TOKENS_PER_PERSON = env.int("ACCOUNTS_API_TOKENS_PER_PERSON", default=10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("ACCOUNTS_API_TOKEN_DAYS", default=30)),
+    "TOKEN_PREFIX": "edr_",
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+# --- Content-Security-Policy (django-csp 4): no inline script or style anywhere ----------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -195,11 +264,20 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Tokens first: an unauthenticated call gets 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "editorial.api.authentication.TokenAuthentication",
+        "editorial.api.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_ANON_RATE", default="30/minute"),
+        "user": env.str("API_USER_RATE", default="120/minute"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "EXCEPTION_HANDLER": "editorial.api.errors.exception_handler",

@@ -56,6 +56,13 @@ BOARD = {
     ),
 }
 
+#: The demo accounts' second factor, documented in the README so that the demo logins work:
+#: any authenticator app takes this secret (or ``manage.py demo_totp <user>`` prints the code),
+#: and each code below works once per account (``seed_demo`` puts them back). DEBUG only,
+#: unless DEMO_TOTP_SECRET is given.
+DEMO_TOTP_SECRET = "EDITORIALDEMOTOTPSECRETFORTHEBRD"  # noqa: S105 - documented, DEBUG only
+DEMO_BACKUP_CODES = ["demo0001", "demo0002", "demo0003", "demo0004", "demo0005"]
+
 SPECIALTIES = [
     ("Sports medicine", "sports-medicine"),
     ("Primary care", "primary-care"),

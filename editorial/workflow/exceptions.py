@@ -117,6 +117,20 @@ class SignatureRefused(EditorialError):
     code = "signature_refused"
 
 
+class PasswordRequired(EditorialError):
+    """A signature was asked for without the password: nothing was checked, nothing counted."""
+
+    http_status = 400
+    code = "password_required"
+
+
+class AccountLocked(EditorialError):
+    """The account is locked after too many failed attempts: it cannot sign until unlocked."""
+
+    http_status = 403
+    code = "account_locked"
+
+
 class Ineligible(EditorialError):
     """The person chosen cannot take this part (a reviewer who is the author, a non-member ...)."""
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from accounts import identity
 from articles.models import Article
 from editorial.models import EventKind
 from editorial.workflow.events import record_event
@@ -38,7 +39,13 @@ def create_invitations(
     ]
     if not invitations:
         return []
-    bulk_create_with_history(invitations, Invitation, default_user=actor, default_change_reason=reason)
+    bulk_create_with_history(
+        invitations,
+        Invitation,
+        default_user=actor,
+        default_change_reason=reason,
+        custom_historical_attrs=identity.history_fields(actor),  # bulk history skips the signal
+    )
     record_event(
         kind=EventKind.INVITED,
         actor=actor,

@@ -9,6 +9,7 @@ from functools import partial
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from accounts import identity
 from articles.models import EDITABLE_STATES, Article
 from editorial.workflow.exceptions import NotPermitted
 from editorial.workflow.system import SYSTEM_USERNAME
@@ -22,14 +23,16 @@ class Role(StrEnum):
     AUDITOR = "Auditors"
 
 
+_ROLE_NAMES = frozenset(Role)
+
+
 def roles(user) -> frozenset[Role]:
     """The editorial roles a user holds, read once per user object."""
     if user is None or not user.is_authenticated or not user.is_active:
         return frozenset()
     cached = getattr(user, "_editorial_roles", None)
     if cached is None:
-        names = user.groups.filter(name__in=list(Role)).values_list("name", flat=True)
-        cached = frozenset(Role(name) for name in names)
+        cached = frozenset(Role(name) for name in identity.group_names(user) if name in _ROLE_NAMES)
         user._editorial_roles = cached
     return cached
 
@@ -184,6 +187,16 @@ def may_view_article(user, article: Article) -> bool:
 
 def may_export_audit(user) -> bool:
     return has_role(user, Role.EDITOR, Role.AUDITOR)
+
+
+def may_operate_accounts(user) -> bool:
+    """Operators (active superusers) keep accounts: create, deactivate, roles, reset links, unlock."""
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def may_read_security_log(user) -> bool:
+    """The security log (account acts, lockouts, failed signatures): auditors read and export it."""
+    return has_role(user, Role.AUDITOR)
 
 
 def may_operate_notifications(user) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from accounts import identity
 from articles import content
 from articles.models import Article, Reference
 from editorial.workflow import permissions
@@ -59,10 +60,20 @@ def write_references(*, article, actor, wanted: list, existing: list, reason: st
             setattr(reference, key, value)
         # The check constraint is the database's job; validating it here would cost a query.
         reference.full_clean(exclude=["article"], validate_constraints=False)
+    credited = identity.history_fields(actor)  # bulk history skips the signal that fills these
     if created:
-        bulk_create_with_history(created, Reference, default_user=actor, default_change_reason=reason)
+        bulk_create_with_history(
+            created, Reference, default_user=actor, default_change_reason=reason, custom_historical_attrs=credited
+        )
     if changed:
-        bulk_update_with_history(changed, Reference, fields, default_user=actor, default_change_reason=reason)
+        bulk_update_with_history(
+            changed,
+            Reference,
+            fields,
+            default_user=actor,
+            default_change_reason=reason,
+            custom_historical_attrs=credited,
+        )
     for reference in existing[len(wanted) :]:
         set_audit_context(reference, actor=actor, reason=reason)
         reference.delete()

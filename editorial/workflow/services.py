@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django_fsm import ConcurrentTransition, can_proceed
 
+from accounts import identity
 from articles import content
 from articles.models import Article, ArticleVersion
 from editorial.models import EventKind, TransitionRecord
@@ -156,12 +157,15 @@ def _fire(
             current.save()
         except ConcurrentTransition as error:  # a writer that bypassed the lock got there first
             raise StaleArticle("This article changed meanwhile. Reload it and try again.") from error
+        credited = identity.snapshot(actor)
         TransitionRecord.objects.create(
             article=current,
             transition=name,
             from_status=from_status,
             to_status=current.status,
             actor=actor,
+            actor_name=credited.name,
+            actor_role=credited.role,
             reason=reason,
             review_round=current.review_round,
         )

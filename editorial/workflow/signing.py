@@ -2,13 +2,16 @@
 
 A signature binds a person, as named and credentialed at that moment, to the SHA-256 of the
 exact version they approve, at the database's time. The password is checked with Django's
-``authenticate()`` so that a lockout library can count failures.
+``authenticate()`` and the request, so that django-axes counts every failure: a locked
+account cannot sign (21 CFR Part 11 §11.200(a), §11.300(d)).
 """
 
 from django.contrib.auth import authenticate
 
+from accounts import identity, security_log, sessions
+from accounts.models import SecurityEventKind
 from articles.models import Article
-from editorial.workflow.exceptions import NotReady, SignatureRefused
+from editorial.workflow.exceptions import AccountLocked, NotReady, PasswordRequired, SignatureRefused
 from reviewers.models import (
     FailedSignatureAttempt,
     InvitationStatus,
@@ -19,18 +22,51 @@ from reviewers.models import (
 )
 
 
-def verify_signer(*, actor, password: str, article: Article, request=None, editor: bool = False) -> None:
+def verify_signer(*, actor, password: str, article: Article, request, editor: bool = False) -> None:
     """Check the signer's password; a wrong one is recorded and signs nothing.
+
+    ``request`` is the HTTP request (or, for a command, one that stands for it): the lockout
+    counts failures per user name and address. Raises PasswordRequired for an empty password
+    (nothing counted), AccountLocked when the account is locked (before and after this
+    failure), SignatureRefused for a wrong password (a failed signature: recorded, logged and
+    counted). On success the session gets a new key (a re-authentication).
 
     Call it before the transaction that signs: the failed attempt must outlive the refusal.
     """
+    if request is None:
+        raise ValueError("Signing checks the password with the request, for the lockout: pass request=.")
+    if not password:
+        raise PasswordRequired("Enter your password to sign: it is your signature.")
     meaning = SignatureMeaning.PUBLICATION if editor else SignatureMeaning.MEDICALLY_ACCURATE
-    user = authenticate(request, username=actor.get_username(), password=password or "")
+    # django-axes refuses a locked account before the password is checked, and says so here.
+    refusal: dict = {}
+    user = authenticate(request, username=actor.get_username(), password=password, response_context=refusal)
+    if refusal:
+        raise AccountLocked(
+            "Your account is locked after too many failed attempts, so it cannot sign. "
+            "Wait for the lock to end, or ask an operator to unlock it."
+        )
     if user is None or user.pk != actor.pk:
-        FailedSignatureAttempt.objects.create(user=actor, article=article, meaning=meaning)
+        credited = identity.snapshot(actor)
+        FailedSignatureAttempt.objects.create(
+            user=actor, actor_name=credited.name, actor_role=credited.role, article=article, meaning=meaning
+        )
+        security_log.record(
+            SecurityEventKind.SIGNATURE_FAILED,
+            actor=actor,
+            subject=actor,
+            request=request,
+            detail=f"{SignatureMeaning(meaning).label} on article {article.pk} ({article.title}): wrong password",
+        )
+        if getattr(request, "axes_locked_out", False):
+            raise AccountLocked(
+                "That password is not right, and that was one failure too many: your account is now "
+                "locked, so nothing was signed."
+            )
         raise SignatureRefused(
             "That password is not right, so nothing was signed. The failed attempt has been recorded."
         )
+    sessions.rotate(request)
 
 
 def printed_identity(user) -> tuple[str, str]:

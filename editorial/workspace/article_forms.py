@@ -35,8 +35,8 @@ class ReferenceInline(admin.TabularInline):
     formfield_overrides = {
         models.URLField: {"assume_scheme": "https", "widget": forms.URLInput(attrs={"size": 18})},
         models.CharField: {"widget": forms.TextInput(attrs={"size": 14})},
-        models.PositiveIntegerField: {"widget": forms.NumberInput(attrs={"style": "width: 4em"})},
-        models.PositiveSmallIntegerField: {"widget": forms.NumberInput(attrs={"style": "width: 5em"})},
+        models.PositiveIntegerField: {"widget": forms.NumberInput(attrs={"class": "reference-position"})},
+        models.PositiveSmallIntegerField: {"widget": forms.NumberInput(attrs={"class": "reference-year"})},
     }
     verbose_name = "reference"
     verbose_name_plural = "References (numbered in this order: cite them as [1], [2] ...)"

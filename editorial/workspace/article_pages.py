@@ -17,7 +17,7 @@ from editorial.models import Notification
 from editorial.reads import checks, history, rounds
 from editorial.workflow import board, permissions, services, signing, sources
 from editorial.workflow.approval import approval_status
-from editorial.workflow.exceptions import EditorialError, NotReady, ReasonRequired, SignatureRefused
+from editorial.workflow.exceptions import EditorialError, NotReady, PasswordRequired, ReasonRequired, SignatureRefused
 from editorial.workflow.invitations import default_dates as default_invitation_dates
 from editorial.workspace.board import parse_moment
 
@@ -126,7 +126,7 @@ class ArticlePagesMixin:
                 context["error"], status = error.message, error.http_status
                 context["problems"] = error.problems
                 # Errors the person can put right on this page keep the form open.
-                fixable = isinstance(error, ReasonRequired | SignatureRefused) or (
+                fixable = isinstance(error, ReasonRequired | SignatureRefused | PasswordRequired) or (
                     isinstance(error, NotReady) and name == "approve" and context["approval"].quorum_reached
                 )
                 context["reason"] = request.POST.get("reason", "")

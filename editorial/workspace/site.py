@@ -13,9 +13,12 @@ from editorial.notifications import emails, inbox
 from editorial.workflow import permissions
 from editorial.workflow.permissions import Role
 from editorial.workspace import audit_export, dashboard, diagram, metrics
+from editorial.workspace.account_pages import AccountPagesMixin
+from editorial.workspace.security_pages import SecurityPagesMixin
+from editorial.workspace.sign_in import SignInMixin
 
 
-class WorkspaceSite(admin.AdminSite):
+class WorkspaceSite(SignInMixin, AccountPagesMixin, SecurityPagesMixin, admin.AdminSite):
     site_header = "Medical Advisory Board · Editorial workspace"
     site_title = "Editorial workspace"
     index_title = "Your work"
@@ -28,7 +31,9 @@ class WorkspaceSite(admin.AdminSite):
     def each_context(self, request):
         context = super().each_context(request)
         context["editorial_roles"] = sorted(permissions.roles(request.user))
-        if request.user.is_authenticated:
+        context["operator"] = permissions.may_operate_accounts(request.user)
+        context["reads_security_log"] = permissions.may_read_security_log(request.user)
+        if request.user.is_authenticated and context.get("has_permission"):
             context["inbox_unread"] = inbox.unread_count(request.user)
         return context
 
@@ -47,6 +52,9 @@ class WorkspaceSite(admin.AdminSite):
             path("metrics/", self.admin_view(self.metrics_view), name="metrics"),
             path("workflow/", self.admin_view(self.workflow_view), name="workflow_help"),
             path("audit/export/", self.admin_view(self.export_view), name="audit_export"),
+            *self.sign_in_urls(),
+            *self.account_urls(),
+            *self.security_urls(),
             *super().get_urls(),
         ]
 

@@ -6,6 +6,7 @@ from articles.models import Article, Reference
 from editorial.models import TransitionRecord
 from editorial.reads.checks import version_checks
 from editorial.sources.stub import load_works
+from tests.factories import signing_request
 
 
 def dump():
@@ -53,7 +54,7 @@ def test_seed_demo_builds_every_state_and_the_reference_article(monkeypatch, cli
     assert "## From the Guidelines" in hip.body and "## From the Research" in hip.body
     assert hip.patient_body.strip()
     for username in ("author", "reviewer1", "reviewer2", "editor", "auditor", "admin"):
-        assert client.login(username=username, password="demo"), username
+        assert client.login(request=signing_request(), username=username, password="demo"), username
 
 
 @pytest.mark.django_db
@@ -70,7 +71,7 @@ def test_seed_demo_refuses_default_password_when_debug_is_off(monkeypatch):
 def test_seed_demo_takes_an_explicit_password(monkeypatch, client):
     monkeypatch.setenv("DEMO_PASSWORD", "a-long-demo-password")
     call_command("seed_demo")
-    assert client.login(username="editor", password="a-long-demo-password")
+    assert client.login(request=signing_request(), username="editor", password="a-long-demo-password")
 
 
 @pytest.mark.django_db

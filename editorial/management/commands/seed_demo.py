@@ -10,8 +10,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import lockout, second_factor, security_log
+from accounts.models import SecurityEventKind
 from articles.models import Article, Specialty
-from editorial.demo.content import ARTICLES, BOARD, SPECIALTIES, USERS
+from editorial.demo.content import ARTICLES, BOARD, DEMO_BACKUP_CODES, DEMO_TOTP_SECRET, SPECIALTIES, USERS
 from editorial.workflow import board, invitations, services
 from editorial.workflow.audit import set_audit_context
 from reviewers.models import Invitation, ReviewerProfile
@@ -29,8 +31,13 @@ class Command(BaseCommand):
                 raise CommandError("DEBUG is off: give the demo users' password explicitly in DEMO_PASSWORD.")
             password = "demo"  # noqa: S105 - the documented demo default, DEBUG only
         self.password = password
+        # Signing checks passwords through authenticate() with a request, like every door.
+        self.request = lockout.command_request("seed_demo")
+        secret = os.environ.get("DEMO_TOTP_SECRET") or (DEMO_TOTP_SECRET if settings.DEBUG else None)
         with transaction.atomic():
             users = self.ensure_users(password)
+            if secret:
+                self.ensure_second_factor(users, secret)
             specialties = self.ensure_specialties(users["editor"])
             self.ensure_board(users, specialties)
             created = [spec["slug"] for spec in ARTICLES if self.ensure_article(spec, users, specialties)]
@@ -40,6 +47,16 @@ class Command(BaseCommand):
             f"Log in at {settings.SITE_URL}/admin/ as author, reviewer1, reviewer2, editor, "
             "auditor or admin."
         )
+        if secret:
+            self.stdout.write(
+                "Second factor of editor, auditor and admin: the code "
+                "`python manage.py demo_totp <user>` prints, or any authenticator app with the secret "
+                f"{secret}, or a backup code: {', '.join(DEMO_BACKUP_CODES)} (each once per account)."
+            )
+        else:
+            self.stdout.write(
+                "No demo second factor (DEBUG is off): editor, auditor and admin set one up at first login."
+            )
 
     def ensure_users(self, password: str) -> dict:
         users = {}
@@ -57,9 +74,28 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
+                security_log.record(
+                    SecurityEventKind.ACCOUNT_CREATED,
+                    subject=user,
+                    request=self.request,
+                    detail=f"demo account (seed_demo); roles: {', '.join(roles) or 'none'}"
+                    + ("; operator" if superuser else ""),
+                )
             user.groups.add(*Group.objects.filter(name__in=roles))
             users[username] = user
         return users
+
+    def ensure_second_factor(self, users: dict, secret: str) -> None:
+        """The documented demo secret and backup codes for the accounts that need a second factor.
+
+        (Editors, auditors and operators; authors and board members are offered one on their
+        account page, as everyone is.)
+        """
+        for user in users.values():
+            if not second_factor.required_for(user):
+                continue
+            second_factor.set_authenticator(user, secret)
+            second_factor.replace_backup_codes(user, list(DEMO_BACKUP_CODES))
 
     def ensure_specialties(self, actor) -> dict:
         specialties = {}
@@ -137,6 +173,7 @@ class Command(BaseCommand):
                 comments_to_author=to_author,
                 confidential_comments=confidential,
                 password=self.password,
+                request=self.request,
             )
         elif action == "edit":
             services.article_update(
@@ -144,7 +181,7 @@ class Command(BaseCommand):
             )
         else:
             services.article_transition(
-                article=article, actor=actor, name=action, reason=rest[0], password=self.password
+                article=article, actor=actor, name=action, reason=rest[0], password=self.password, request=self.request
             )
 
     @staticmethod

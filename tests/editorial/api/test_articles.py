@@ -1,7 +1,7 @@
 """The API: same policy, same services, errors as 403 / 409 / 400 with the reason."""
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from articles.models import Article
@@ -27,8 +27,8 @@ def transition(api, article, name, reason="", row_version=None):
 
 @pytest.mark.django_db
 def test_a_drafting_pipeline_creates_and_submits_with_a_token(api, author):
-    token = Token.objects.create(user=author)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, token = AuthToken.objects.create(user=author)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     response = api.post(
         "/api/v1/articles/",
         {

@@ -15,7 +15,7 @@ from editorial.notifications import delivery
 from editorial.workflow import events, services
 from editorial.workflow.permissions import Role
 from tests.conftest import ALL_TICKED
-from tests.factories import UserFactory, make_article
+from tests.factories import UserFactory, make_article, signing_request
 
 
 @pytest.mark.django_db
@@ -154,7 +154,12 @@ def test_each_board_event_reaches_the_right_people(in_state, author, editor, rev
     board.invitation_decline(invitation=invitations[1], actor=reviewers[1], reason="On leave")
     accepted = board.invitation_accept(invitation=invitations[0], actor=reviewers[0], conflict="none")
     board.review_submit(
-        invitation=accepted, actor=reviewers[0], recommendation="approve", password="pw", checklist=ALL_TICKED
+        invitation=accepted,
+        actor=reviewers[0],
+        recommendation="approve",
+        password="pw",
+        checklist=ALL_TICKED,
+        request=signing_request(),
     )
     for event in Event.objects.filter(article=article).order_by("id"):
         delivery.deliver(event.pk)

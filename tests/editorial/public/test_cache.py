@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from editorial.workflow import services
+from tests.factories import signing_request
 
 PAGES = ["/", "/editorial-policy/"]
 
@@ -80,7 +81,7 @@ def test_free_text_searches_are_not_kept_but_browsing_is(client, in_state, djang
 def test_a_status_change_reaches_readers_within_the_cache_lifetime(client, in_state, editor, clock):
     article = in_state("ready")
     assert current_step(client.get(article_url(article))) == "Under Review (current step)"
-    services.article_approve(article=article, actor=editor, password="pw")
+    services.article_approve(article=article, actor=editor, password="pw", request=signing_request())
     clock[0] += 4  # still within the five seconds: the page readers got a moment ago
     assert current_step(client.get(article_url(article))) == "Under Review (current step)"
     clock[0] += 2
@@ -110,7 +111,7 @@ def test_newly_public_articles_are_not_hidden_by_a_cached_404(client, in_state, 
 def test_workspace_users_get_a_fresh_private_page(client, in_state, editor):
     article = in_state("ready")
     assert current_step(client.get(article_url(article))) == "Under Review (current step)"
-    services.article_approve(article=article, actor=editor, password="pw")
+    services.article_approve(article=article, actor=editor, password="pw", request=signing_request())
     client.force_login(editor)
     response = client.get(article_url(article))
     assert current_step(response) == "Approved (completed)"
@@ -122,7 +123,7 @@ def test_workspace_users_get_a_fresh_private_page(client, in_state, editor):
 def test_the_cache_can_be_turned_off(client, in_state, editor):
     article = in_state("ready")
     client.get(article_url(article))
-    services.article_approve(article=article, actor=editor, password="pw")
+    services.article_approve(article=article, actor=editor, password="pw", request=signing_request())
     assert current_step(client.get(article_url(article))) == "Approved (completed)"
 
 

@@ -26,7 +26,7 @@ from editorial.workflow.exceptions import (
 from editorial.workflow.invitations import create_invitations
 from reviewers.models import FailedSignatureAttempt, Invitation, Review, Signature
 from tests.conftest import ALL_TICKED, review_round
-from tests.factories import make_article, make_board_member, make_specialty
+from tests.factories import make_article, make_board_member, make_specialty, signing_request
 
 
 def fresh(obj):
@@ -39,6 +39,7 @@ def review(invitation, recommendation="approve", **kwargs):
         "confidential_comments": "Just for the editor.",
         "password": "pw",
         "checklist": ALL_TICKED,
+        "request": signing_request(),
     }
     return board.review_submit(
         invitation=fresh(invitation), actor=invitation.reviewer, recommendation=recommendation, **{**defaults, **kwargs}
@@ -175,7 +176,7 @@ def test_wrong_password_signs_nothing_and_is_recorded(in_state, reviewers):
     article = in_state("under_review")
     invitation = Invitation.objects.get(article=article, status="accepted")
     with pytest.raises(SignatureRefused):
-        review(invitation, password="wrong")
+        review(invitation, password="wrong", request=signing_request())
     assert not Review.objects.exists() and not Signature.objects.exists()
     assert fresh(invitation).status == "accepted"
     attempt = FailedSignatureAttempt.objects.get()
@@ -241,14 +242,14 @@ def test_stale_invitation_copy_is_refused(submitted, editor, reviewers):
 def test_quorum_not_reached_then_reached(in_state, editor):
     article = in_state("under_review")
     with pytest.raises(NotReady, match="0 of the 2"):
-        services.article_approve(article=article, actor=editor, password="pw")
+        services.article_approve(article=article, actor=editor, password="pw", request=signing_request())
     accepted = Invitation.objects.get(article=article, status="accepted")
     review(accepted)
     with pytest.raises(NotReady, match="1 of the 2"):
-        services.article_approve(article=fresh(article), actor=editor, password="pw")
+        services.article_approve(article=fresh(article), actor=editor, password="pw", request=signing_request())
     second = Invitation.objects.get(article=article, status="invited")
     review(board.invitation_accept(invitation=second, actor=second.reviewer, conflict="none"))
-    approved = services.article_approve(article=fresh(article), actor=editor, password="pw")
+    approved = services.article_approve(article=fresh(article), actor=editor, password="pw", request=signing_request())
     assert approved.status == "approved"
     editor_signature = Signature.objects.get(article=article, meaning="publication")
     assert editor_signature.content_hash == approved.published_version.content_hash
@@ -268,7 +269,7 @@ def test_a_content_change_voids_earlier_signatures(in_state, author, editor, rev
     assert fresh(article).valid_signatures == 0  # the worklists' count agrees
     assert Signature.objects.filter(article=article).count() == 2
     with pytest.raises((NotReady, WrongState)):
-        services.article_approve(article=fresh(article), actor=editor, password="pw")
+        services.article_approve(article=fresh(article), actor=editor, password="pw", request=signing_request())
 
 
 @pytest.mark.django_db
@@ -289,7 +290,7 @@ def test_a_disqualifying_conflict_does_not_count(in_state, editor, reviewers):
     assert len(status.valid) == 1 and "disqualifying" in status.explain()
     assert (fresh(article).valid_signatures, list(ready.all())) == (1, [])
     with pytest.raises(NotReady, match="1 of the 2"):
-        services.article_approve(article=fresh(article), actor=editor, password="pw")
+        services.article_approve(article=fresh(article), actor=editor, password="pw", request=signing_request())
     board.invitation_rule_conflict(invitation=fresh(second), actor=editor, disqualifying=False, reason="Reconsidered")
     assert (fresh(article).valid_signatures, list(ready.all())) == (2, [article])
 
@@ -301,10 +302,14 @@ def test_an_open_reject_blocks_until_overridden_with_a_reason(in_state, editor, 
     extra = board.invitation_create(article=article, actor=editor, reviewers=[third])[0]
     review(board.invitation_accept(invitation=extra, actor=third, conflict="none"), "reject")
     with pytest.raises(NotReady, match="recommend rejection"):
-        services.article_approve(article=fresh(article), actor=editor, password="pw")
+        services.article_approve(article=fresh(article), actor=editor, password="pw", request=signing_request())
     assert fresh(article).status == "under_review"
     approved = services.article_approve(
-        article=fresh(article), actor=editor, password="pw", override_reason="The concern is addressed in [3]."
+        article=fresh(article),
+        actor=editor,
+        password="pw",
+        request=signing_request(),
+        override_reason="The concern is addressed in [3].",
     )
     assert approved.status == "approved"
     record = approved.transitions.get(transition="approve")
@@ -315,7 +320,7 @@ def test_an_open_reject_blocks_until_overridden_with_a_reason(in_state, editor, 
 def test_editor_decision_needs_the_editors_password(in_state, editor):
     article = in_state("ready")
     with pytest.raises(SignatureRefused):
-        services.article_approve(article=article, actor=editor, password="nope")
+        services.article_approve(article=article, actor=editor, password="nope", request=signing_request())
     assert fresh(article).status == "under_review"
     assert FailedSignatureAttempt.objects.filter(user=editor, meaning="publication").count() == 1
 

@@ -11,7 +11,7 @@ from editorial.models import TransitionRecord
 from editorial.workflow import services
 from editorial.workflow.exceptions import StaleArticle, WrongState
 from editorial.workflow.permissions import Role
-from tests.factories import UserFactory
+from tests.factories import UserFactory, signing_request
 
 pytestmark = [
     pytest.mark.postgres,
@@ -54,8 +54,8 @@ def test_two_approvals_at_once_one_wins(in_state):
     first, second = UserFactory(roles=[Role.EDITOR]), UserFactory(roles=[Role.EDITOR])
     copies = [fresh(article), fresh(article)]
     outcomes = race(
-        lambda: services.article_approve(article=copies[0], actor=first, password="pw"),
-        lambda: services.article_approve(article=copies[1], actor=second, password="pw"),
+        lambda: services.article_approve(article=copies[0], actor=first, password="pw", request=signing_request()),
+        lambda: services.article_approve(article=copies[1], actor=second, password="pw", request=signing_request()),
     )
     wins = [o for o in outcomes if o[0] == "ok"]
     losses = [o[1] for o in outcomes if o[0] == "error"]
@@ -72,7 +72,7 @@ def test_approve_against_withdraw_one_wins(in_state, author, editor):
     article = in_state("ready")
     copies = [fresh(article), fresh(article)]
     outcomes = race(
-        lambda: services.article_approve(article=copies[0], actor=editor, password="pw"),
+        lambda: services.article_approve(article=copies[0], actor=editor, password="pw", request=signing_request()),
         lambda: services.article_withdraw(article=copies[1], actor=author, reason="Pulled"),
     )
     assert sorted(o[0] for o in outcomes) == ["error", "ok"], outcomes

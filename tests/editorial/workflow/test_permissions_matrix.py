@@ -8,7 +8,7 @@ from editorial.models import Event, TransitionRecord
 from editorial.workflow import permissions, services
 from editorial.workflow.exceptions import NotPermitted, NotReady, WrongState
 from editorial.workflow.permissions import Role
-from tests.factories import UserFactory, make_article
+from tests.factories import UserFactory, make_article, signing_request
 
 #: transition -> (status it starts from, status it leads to, reason)
 TRANSITIONS = {
@@ -72,7 +72,9 @@ def test_transition_by_role(name, actor_key, actors, in_state):
     if actor_key in ALLOWED[name]:
         assert permissions.may_fire(actor, article, name)
         assert name in [t.name for t in permissions.available_transitions(actor, article)]
-        result = services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
+        result = services.article_transition(
+            article=article, actor=actor, name=name, reason=reason, password="pw", request=signing_request()
+        )
         assert result.status == target
         record = TransitionRecord.objects.filter(article=article).latest("id")
         assert (record.transition, record.from_status, record.to_status, record.actor) == (
@@ -85,7 +87,9 @@ def test_transition_by_role(name, actor_key, actors, in_state):
         assert not permissions.may_fire(actor, article, name)
         assert name not in [t.name for t in permissions.available_transitions(actor, article)]
         with pytest.raises(NotPermitted) as refused:
-            services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
+            services.article_transition(
+                article=article, actor=actor, name=name, reason=reason, password="pw", request=signing_request()
+            )
         assert refused.value.http_status == 403
         assert snapshot_counts(article) == before
 
@@ -101,7 +105,9 @@ def test_editor_cannot_decide_on_own_article(name, in_state):
         article = services.article_submit(article=article, actor=writer)
         article = in_state(source, article) if source != "submitted" else article
     with pytest.raises(NotPermitted, match="You wrote this article"):
-        services.article_transition(article=article, actor=writer, name=name, reason=reason, password="pw")
+        services.article_transition(
+            article=article, actor=writer, name=name, reason=reason, password="pw", request=signing_request()
+        )
 
 
 @pytest.mark.django_db
@@ -136,13 +142,19 @@ def test_transition_from_every_state(name, state, in_state, author, editor):
     if state in sources or (state == "ready" and "under_review" in sources):
         if name == "approve" and state == "under_review":
             with pytest.raises(NotReady, match="of the 2 board signatures"):
-                services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
+                services.article_transition(
+                    article=article, actor=actor, name=name, reason=reason, password="pw", request=signing_request()
+                )
             return
-        services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
+        services.article_transition(
+            article=article, actor=actor, name=name, reason=reason, password="pw", request=signing_request()
+        )
         return
     before = snapshot_counts(article)
     with pytest.raises(WrongState) as refused:
-        services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
+        services.article_transition(
+            article=article, actor=actor, name=name, reason=reason, password="pw", request=signing_request()
+        )
     assert refused.value.http_status == 409
     assert f"The article is {article.get_status_display().lower()}" in refused.value.message
     assert snapshot_counts(article) == before

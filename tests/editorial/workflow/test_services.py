@@ -10,7 +10,7 @@ from editorial.workflow import board, services
 from editorial.workflow.exceptions import NotReady, ReasonRequired, StaleArticle
 from reviewers.models import Invitation
 from tests.conftest import ALL_TICKED
-from tests.factories import make_article
+from tests.factories import make_article, signing_request
 
 
 @pytest.mark.django_db
@@ -31,7 +31,12 @@ def test_round_trip_leaves_the_full_trail(author, editor, reviewers):
         confidential_comments="Otherwise fine.",
     )
     board.review_submit(
-        invitation=accepted[1], actor=second, recommendation="approve", password="pw", checklist=ALL_TICKED
+        invitation=accepted[1],
+        actor=second,
+        recommendation="approve",
+        password="pw",
+        checklist=ALL_TICKED,
+        request=signing_request(),
     )
     article = services.article_request_changes(
         article=Article.objects.get(pk=article.pk), actor=editor, reason="Add doses."
@@ -52,9 +57,14 @@ def test_round_trip_leaves_the_full_trail(author, editor, reviewers):
             recommendation="approve",
             password="pw",
             checklist=ALL_TICKED,
+            request=signing_request(),
         )
     article = services.article_approve(
-        article=Article.objects.get(pk=article.pk), actor=editor, password="pw", reason="Accurate now."
+        article=Article.objects.get(pk=article.pk),
+        actor=editor,
+        password="pw",
+        request=signing_request(),
+        reason="Accurate now.",
     )
 
     records = list(TransitionRecord.objects.filter(article=article).order_by("created_at", "id"))
@@ -229,7 +239,7 @@ def test_events_are_handed_to_celery_only_after_commit(author, monkeypatch, djan
         # submit: + the lints' record of the new version (its check and, when any, its findings)
         ("submit", "draft", 12),
         ("start_review", "submitted", 7),
-        ("approve", "ready", 14),
+        ("approve", "ready", 15),  # + the lockout's count of failed attempts (django-axes, one query)
         ("request_changes", "ready", 9),
         ("retract", "approved", 8),
     ],
@@ -241,7 +251,9 @@ def test_query_count_of_each_transition(name, source, limit, in_state, author, e
     actor = author_copy if name == "submit" else editor_copy
     reason = "Because." if name in ("request_changes", "retract") else ""
     with CaptureQueriesContext(connection) as queries:
-        services.article_transition(article=article, actor=actor, name=name, reason=reason, password="pw")
+        services.article_transition(
+            article=article, actor=actor, name=name, reason=reason, password="pw", request=signing_request()
+        )
     assert len(queries) <= limit, "\n".join(q["sql"] for q in queries)
 
 

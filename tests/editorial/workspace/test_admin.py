@@ -10,7 +10,7 @@ from editorial.models import TransitionRecord
 from editorial.workflow import board, services
 from reviewers.models import CHECKLIST, Invitation
 from tests.conftest import review_round
-from tests.factories import make_article
+from tests.factories import make_article, signing_request
 
 
 def add_form(**overrides):
@@ -421,7 +421,7 @@ def test_article_pages_run_a_bounded_number_of_queries(client, page, in_state, e
         long = services.article_revise(article=long, actor=author)
         long = services.article_submit(article=long, actor=author)
         long = review_round(long, editor, reviewers)
-        long = services.article_approve(article=long, actor=editor, password="pw")
+        long = services.article_approve(article=long, actor=editor, password="pw", request=signing_request())
     client.force_login(editor)
     small = _count_queries(client, reverse(name, args=[short.pk]))
     assert _count_queries(client, reverse(name, args=[long.pk])) == small
