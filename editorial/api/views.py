@@ -53,11 +53,23 @@ class ReferenceSerializer(serializers.ModelSerializer):
 
 
 class TransitionRecordSerializer(serializers.ModelSerializer):
+    """``actor`` is the user name (frozen once on record); name and roles as they were then."""
+
     actor = serializers.CharField(source="actor.username")
 
     class Meta:
         model = TransitionRecord
-        fields = ("transition", "from_status", "to_status", "actor", "reason", "review_round", "created_at")
+        fields = (
+            "transition",
+            "from_status",
+            "to_status",
+            "actor",
+            "actor_name",
+            "actor_role",
+            "reason",
+            "review_round",
+            "created_at",
+        )
 
 
 class ArticleSummarySerializer(serializers.ModelSerializer):

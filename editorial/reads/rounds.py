@@ -75,7 +75,7 @@ def board_history(user, article: Article) -> dict:
     Editors and auditors see every invitation's history and every signature; a board member
     sees their own; the author sees none of it (reviewers stay anonymous to authors).
     """
-    steps = Invitation.history.filter(article_id=article.pk).select_related("history_user", "reviewer")
+    steps = Invitation.history.filter(article_id=article.pk).select_related("reviewer__reviewer_profile")
     signatures = Signature.objects.filter(article=article).select_related("version")
     if not permissions.sees_every_article(user):
         if not permissions.has_role(user, Role.BOARD):

@@ -238,14 +238,12 @@ class ArticlePagesMixin:
             raise Http404("No such article.")
         extra_context = {
             **(extra_context or {}),
-            "transitions": article.transitions.select_related("actor").order_by("created_at", "id"),
-            "reference_history": Reference.history.filter(article_id=article.pk)
-            .select_related("history_user")
-            .order_by("-history_date", "-history_id")[:200],
+            "transitions": article.transitions.order_by("created_at", "id"),
+            "reference_history": Reference.history.filter(article_id=article.pk).order_by(
+                "-history_date", "-history_id"
+            )[:200],
             **rounds.board_history(request.user, article),
-            "versions": list(
-                article.history.select_related("history_user").order_by("-history_date", "-history_id")[:100]
-            ),
+            "versions": list(article.history.order_by("-history_date", "-history_id")[:100]),
             "compare_url": reverse("admin:articles_article_compare", args=[article.pk]),
             "can_export": permissions.may_export_audit(request.user),
             "notification_log": list(
@@ -266,7 +264,7 @@ class ArticlePagesMixin:
         wanted = [parsing.identifier(request.GET.get(name), name=name) for name in ("a", "b")]
         rows = {
             h.history_id: h
-            for h in article.history.filter(history_id__in=[v for v in wanted if v]).select_related("history_user")
+            for h in article.history.filter(history_id__in=[v for v in wanted if v])
         }
         if len(rows) != 2:
             raise Http404("Choose two versions of this article.")

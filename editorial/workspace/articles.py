@@ -267,7 +267,7 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
                 }
                 for t in transitions
             ],
-            "timeline": article.transitions.select_related("actor").order_by("created_at", "id"),
+            "timeline": article.transitions.order_by("created_at", "id"),
             "diagram": diagram.svg(current=article.status),
             "body_html": render_markdown(article.body),
             "patient_html": render_markdown(article.patient_body),

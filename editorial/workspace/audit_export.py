@@ -2,7 +2,8 @@
 
 One row per recorded act — transitions, edits (field by field), reference changes, the
 board's steps, signatures, failed signature attempts and notifications — merged in time
-order and streamed, so a long range never sits in memory.
+order and streamed, so a long range never sits in memory. Each names its actor and their
+roles as the record kept them at that moment: renaming an account later changes no row.
 """
 
 import csv
@@ -10,6 +11,7 @@ import heapq
 import json
 from datetime import datetime, time, timedelta
 
+from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -18,7 +20,7 @@ from editorial import parsing
 from editorial.models import Notification, TransitionRecord
 from reviewers.models import FailedSignatureAttempt, Invitation, Review, Signature
 
-COLUMNS = ["time", "kind", "article_id", "article", "actor", "action", "detail", "reason"]
+COLUMNS = ["time", "kind", "article_id", "article", "actor", "actor_role", "action", "detail", "reason"]
 TRACKED = [
     "title", "slug", "summary", "body", "patient_body", "specialty_id", "status", "review_round",
     "last_approved_at", "review_due_at", "current_version_id", "published_version_id",
@@ -27,28 +29,40 @@ LONG = {"summary", "body", "patient_body"}
 CHUNK = 2000
 
 
-def _name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+def _board_name(user) -> str:
+    """A board member as the board names them (their profile), else the account's user name."""
+    profile = getattr(user, "reviewer_profile", None)
+    return profile.printed_name if profile is not None else user.get_username()
 
 
-def _row(when, kind, article_id, article, actor, action, detail="", reason="") -> tuple:
-    return (when, kind, article_id, article, actor, action, detail, reason)
+def _row(when, kind, article_id, article, actor: tuple[str, str], action, detail="", reason="") -> tuple:
+    """One line; ``actor`` is (name, roles) as the record credits them."""
+    return (when, kind, article_id, article, actor[0], actor[1], action, detail, reason)
+
+
+def _credited(h) -> tuple[str, str]:
+    return (h.history_actor_name, h.history_actor_role)
 
 
 def _transitions(scope):
-    rows = TransitionRecord.objects.filter(**scope("article_id", "created_at")).select_related("article", "actor")
+    rows = TransitionRecord.objects.filter(**scope("article_id", "created_at")).select_related("article")
     for r in rows.order_by("created_at", "id").iterator(chunk_size=CHUNK):
         detail = f"{r.get_from_status_display()} → {r.get_to_status_display()} (round {r.review_round})"
         yield _row(
-            r.created_at, "transition", r.article_id, r.article.title, _name(r.actor), r.transition, detail, r.reason
+            r.created_at,
+            "transition",
+            r.article_id,
+            r.article.title,
+            (r.actor_name, r.actor_role),
+            r.transition,
+            detail,
+            r.reason,
         )
 
 
 def _edits(scope):
     previous: dict[int, object] = {}
-    rows = Article.history.filter(**scope("id", "history_date")).select_related("history_user")
+    rows = Article.history.filter(**scope("id", "history_date"))
     for h in rows.order_by("history_date", "history_id").iterator(chunk_size=CHUNK):
         before = previous.get(h.id)
         if before is None and h.history_type != "+":
@@ -68,7 +82,7 @@ def _edits(scope):
             "edit",
             h.id,
             h.title,
-            _name(h.history_user),
+            _credited(h),
             action,
             "; ".join(changes),
             h.history_change_reason or "",
@@ -76,7 +90,7 @@ def _edits(scope):
 
 
 def _references(scope):
-    rows = Reference.history.filter(**scope("article_id", "history_date")).select_related("history_user")
+    rows = Reference.history.filter(**scope("article_id", "history_date"))
     for h in rows.order_by("history_date", "history_id").iterator(chunk_size=CHUNK):
         action = {"+": "added", "~": "changed", "-": "removed"}[h.history_type]
         yield _row(
@@ -84,7 +98,7 @@ def _references(scope):
             "reference",
             h.article_id,
             "",
-            _name(h.history_user),
+            _credited(h),
             action,
             f"[{h.position}] {h.title}",
             h.history_change_reason or "",
@@ -92,23 +106,29 @@ def _references(scope):
 
 
 def _board(scope):
-    rows = Invitation.history.filter(**scope("article_id", "history_date")).select_related("history_user", "reviewer")
+    rows = Invitation.history.filter(**scope("article_id", "history_date")).select_related("reviewer__reviewer_profile")
     for h in rows.order_by("history_date", "history_id").iterator(chunk_size=CHUNK):
         yield _row(
             h.history_date,
             "invitation",
             h.article_id,
             "",
-            _name(h.history_user),
+            _credited(h),
             h.status,
-            f"{_name(h.reviewer)}, round {h.review_round}",
+            f"{_board_name(h.reviewer)}, round {h.review_round}",
             h.history_change_reason or "",
         )
 
 
 def _reviews(scope):
-    rows = Review.objects.filter(**scope("invitation__article_id", "submitted_at")).select_related(
-        "invitation__reviewer", "version"
+    written = Review.history.filter(id=OuterRef("pk"), history_type="+").order_by("history_id")
+    rows = (
+        Review.objects.filter(**scope("invitation__article_id", "submitted_at"))
+        .select_related("invitation", "version")
+        .annotate(
+            actor_name=Subquery(written.values("history_actor_name")[:1]),
+            actor_role=Subquery(written.values("history_actor_role")[:1]),
+        )
     )
     for r in rows.order_by("submitted_at", "id").iterator(chunk_size=CHUNK):
         yield _row(
@@ -116,7 +136,7 @@ def _reviews(scope):
             "review",
             r.invitation.article_id,
             "",
-            _name(r.invitation.reviewer),
+            (r.actor_name or "", r.actor_role or ""),
             r.recommendation,
             f"round {r.invitation.review_round}, version {r.version.content_hash[:16]}",
         )
@@ -130,21 +150,21 @@ def _signatures(scope):
             "signature",
             s.article_id,
             "",
-            s.signed_name,
+            (s.signed_name, ""),
             s.get_meaning_display(),
             f"round {s.version.review_round}, SHA-256 {s.content_hash}",
         )
 
 
 def _failed_signatures(scope):
-    rows = FailedSignatureAttempt.objects.filter(**scope("article_id", "attempted_at")).select_related("user")
+    rows = FailedSignatureAttempt.objects.filter(**scope("article_id", "attempted_at"))
     for f in rows.order_by("attempted_at", "id").iterator(chunk_size=CHUNK):
         yield _row(
             f.attempted_at,
             "failed signature",
             f.article_id,
             "",
-            _name(f.user),
+            (f.actor_name, f.actor_role),
             f.get_meaning_display(),
             "wrong password: nothing signed",
         )
@@ -153,8 +173,10 @@ def _failed_signatures(scope):
 def _notifications(scope):
     rows = Notification.objects.filter(**scope("event__article_id", "created_at")).select_related("event", "recipient")
     for n in rows.order_by("created_at", "id").iterator(chunk_size=CHUNK):
-        detail = f"{n.event.get_kind_display()} to {_name(n.recipient)} by {n.channel}: {n.status}, {n.attempts} tries"
-        yield _row(n.created_at, "notification", n.event.article_id, "", "", n.status, detail, n.last_error)
+        # The recipient by user name: frozen once a record names the account (accounts.identity).
+        to = n.recipient.username
+        detail = f"{n.event.get_kind_display()} to {to} by {n.channel}: {n.status}, {n.attempts} tries"
+        yield _row(n.created_at, "notification", n.event.article_id, "", ("", ""), n.status, detail, n.last_error)
 
 
 SOURCES = [_transitions, _edits, _references, _board, _reviews, _signatures, _failed_signatures, _notifications]

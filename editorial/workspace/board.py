@@ -254,8 +254,8 @@ class SignatureAdmin(ReadOnlyAdmin):
 
 @admin.register(FailedSignatureAttempt)
 class FailedSignatureAttemptAdmin(ReadOnlyAdmin):
-    list_display = ("attempted_at", "user", "article", "meaning")
-    list_select_related = ("user", "article")
+    list_display = ("attempted_at", "actor_name", "actor_role", "article", "meaning")
+    list_select_related = ("article",)
     ordering = ("-attempted_at", "-id")
 
     def has_module_permission(self, request):

@@ -257,8 +257,8 @@ def editor_panels(user) -> list[Panel]:
 
 def auditor_panels(user) -> list[Panel]:
     week = timezone.now() - timedelta(days=7)
-    transitions = TransitionRecord.objects.select_related("article", "actor").order_by("-created_at", "-id")
-    edits = Article.history.select_related("history_user").order_by("-history_date", "-history_id")
+    transitions = TransitionRecord.objects.select_related("article").order_by("-created_at", "-id")
+    edits = Article.history.order_by("-history_date", "-history_id")
     return [
         Panel(
             "transitions",
@@ -269,7 +269,7 @@ def auditor_panels(user) -> list[Panel]:
                 Item(
                     t.article.title,
                     _article_url(t.article_id),
-                    f"{t.get_transition_display()} by {t.actor.get_full_name() or t.actor.username}, "
+                    f"{t.get_transition_display()} by {t.actor_name}, "
                     f"{timezone.localtime(t.created_at):%d %b %H:%M}: {t.reason}",
                 )
                 for t in transitions[:ITEMS]
@@ -284,7 +284,7 @@ def auditor_panels(user) -> list[Panel]:
                 Item(
                     h.title,
                     reverse("admin:articles_article_history", args=[h.id]),
-                    f"{h.history_user.get_full_name() if h.history_user else '—'}, "
+                    f"{h.history_actor_name or '—'}, "
                     f"{timezone.localtime(h.history_date):%d %b %H:%M}: {h.history_change_reason}",
                 )
                 for h in edits[:ITEMS]

@@ -16,12 +16,13 @@ class TransitionRecordAdmin(ReadOnlyAdmin):
         "transition",
         "from_status",
         "to_status",
-        "actor",
+        "actor_name",
+        "actor_role",
         "reason",
         "review_round",
     )
     list_filter = ("transition", "to_status")
-    list_select_related = ("article", "actor")
+    list_select_related = ("article",)
     search_fields = ("article__title", "reason")
     date_hierarchy = "created_at"
     ordering = ("-created_at", "-id")
