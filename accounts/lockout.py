@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db.models import Max, Q, Sum
 from django.http import HttpRequest
+from django.utils import timezone
 
 
 def _limits() -> tuple[int, int]:
@@ -28,9 +29,12 @@ def _limits() -> tuple[int, int]:
 
 
 def _recent(request=None):
+    """Failed attempts within the cool-off time (of the request's moment, or of now)."""
     attempts = AccessAttempt.objects.all()
     if settings.AXES_COOLOFF_TIME is not None:
-        attempts = attempts.filter(attempt_time__gte=get_cool_off_threshold(request))
+        now = timezone.now() if request is None else None
+        threshold = now - settings.AXES_COOLOFF_TIME if now else get_cool_off_threshold(request)
+        attempts = attempts.filter(attempt_time__gte=threshold)
     return attempts
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -36,7 +36,8 @@ def lockout_response(request, original_response=None, credentials=None):
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message, "code": "locked"}, status=429)
     else:
-        response = TemplateResponse(
+        # Rendered now: django-axes swaps it in after the view, past the template rendering.
+        response = render(
             request,
             "editorial/admin/locked.html",
             {"title": "Locked", "message": message, "site_header": "Editorial workspace", "has_permission": False},
