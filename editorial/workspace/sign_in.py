@@ -23,6 +23,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from accounts import second_factor, security_log
 from accounts.models import SecurityEventKind
 
+_SITE_HEADER = "Medical Advisory Board · Editorial workspace"
+
 
 def lockout_response(request, original_response=None, credentials=None):
     """What a locked user name or address gets (django-axes): 429, and no session left."""
@@ -40,7 +42,7 @@ def lockout_response(request, original_response=None, credentials=None):
         response = render(
             request,
             "editorial/admin/locked.html",
-            {"title": "Locked", "message": message, "site_header": "Editorial workspace", "has_permission": False},
+            {"title": "Locked", "message": message, "site_header": _SITE_HEADER, "has_permission": False},
             status=429,
         )
     response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
@@ -96,12 +98,16 @@ class SignInMixin:
         ]
 
     def _sign_in_context(self, request, title: str) -> dict:
-        return {
+        satisfied = second_factor.satisfied(request)
+        context = {
             **self.each_context(request),
             "title": title,
             "next": _next_url(request),
-            "has_permission": second_factor.satisfied(request),
+            "has_permission": satisfied,
         }
+        if not satisfied:  # nothing of the workspace before the second factor, not even its menu
+            context.update(available_apps=[], is_nav_sidebar_enabled=False)
+        return context
 
     def second_factor_view(self, request):
         """The second step of signing in: a code from the authenticator app, or a backup code."""

@@ -1,8 +1,12 @@
 """A real Chromium (Debian's, at /usr/bin/chromium) driven by Playwright against live_server.
 
 The tests skip, saying why, only when that browser is missing: ``make test`` installs it.
+Every page of every test is watched (``watched_context``): a ``securitypolicyviolation``
+event, a CSP refusal in the console, or a page served without a Content-Security-Policy
+header fails the test that opened it, so "it still works under the CSP" is tested.
 """
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,13 +45,67 @@ def browser():
             chromium.close()
 
 
+#: Reports every Content-Security-Policy violation of the page to the test (before any other script).
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation({
+    page: location.href, directive: event.violatedDirective, blocked: event.blockedURI,
+    source: event.sourceFile, line: event.lineNumber, sample: event.sample,
+  });
+});
+"""
+
+
+class CSPWatch:
+    """What a browser context saw of the Content-Security-Policy: violations, pages without one."""
+
+    def __init__(self, context, javascript: bool = True) -> None:
+        self.violations: list = []
+        self.refusals: list[str] = []
+        self.unprotected: list[str] = []
+        if javascript:
+            context.expose_function("__cspViolation", self._violation)
+            context.add_init_script(CSP_REPORTER)
+        context.on("console", self._console)
+        context.on("response", self._response)
+
+    def _violation(self, violation: dict) -> None:
+        self.violations.append(violation)
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.refusals.append(f"{message.text} at {message.location}")
+
+    def _response(self, response) -> None:
+        if response.request.resource_type == "document" and "content-security-policy" not in response.headers:
+            self.unprotected.append(f"{response.status} {response.url}")
+
+    def check(self) -> None:
+        assert self.violations == [], f"Content-Security-Policy violations: {self.violations}"
+        assert self.refusals == [], f"Content-Security-Policy refusals: {self.refusals}"
+        assert self.unprotected == [], f"pages without a Content-Security-Policy: {self.unprotected}"
+
+
+@contextmanager
+def watched_context(browser, **options):
+    """A fresh browser profile (no cookie, no localStorage) whose pages the CSP watch follows."""
+    context = browser.new_context(**{"viewport": DESKTOP, **options})
+    context.set_default_timeout(5000)
+    watch = CSPWatch(context, javascript=options.get("java_script_enabled", True))
+    try:
+        yield context
+        for page in context.pages:  # let reports of the last page arrive
+            page.wait_for_timeout(50)
+        watch.check()
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def context(browser):
-    """A fresh browser profile per test: no cookie and no localStorage carried over."""
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(5000)
-    yield context
-    context.close()
+    """A fresh, CSP-watched browser profile per test."""
+    with watched_context(browser) as context:
+        yield context
 
 
 @pytest.fixture

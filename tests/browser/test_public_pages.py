@@ -7,7 +7,7 @@ import pytest
 
 from editorial.demo.content import HIP
 from editorial.workflow import services
-from tests.browser.conftest import DESKTOP, PHONE, screenshot
+from tests.browser.conftest import DESKTOP, PHONE, screenshot, watched_context
 from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -134,16 +134,13 @@ def test_audience_switch_shows_one_text_and_remembers_it_without_a_cookie(page, 
 
 def test_without_javascript_both_texts_are_readable(browser, live_server, in_state):
     article = in_state("under_review")
-    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
-    try:
+    with watched_context(browser, viewport=PHONE, java_script_enabled=False) as context:
         page = context.new_page()
         visit(page, live_server, article, PHONE)
         assert page.get_by_text("Treat it").is_visible()
         assert page.get_by_text("Most people get better").is_visible()
         assert page.locator("[data-audience-chooser]").is_hidden(), "no switch that would do nothing"
         assert current_step(page) == "Under Review (current step)"
-    finally:
-        context.close()
 
 
 STATES = ["submitted", "under_review", "changes_requested", "approved", "revised", "retracted"]

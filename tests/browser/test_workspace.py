@@ -7,9 +7,11 @@ test-artifacts/screenshots/.
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from articles.models import Article
 from editorial.notifications import delivery
+from tests.accounts.helpers import code_for, enroll
 from tests.browser.conftest import screenshot
 from tests.factories import UserFactory, make_board_member
 
@@ -29,16 +31,23 @@ def board(db):
         "reviewer1": make_board_member("reviewer1", "Priya Raman", "MD"),
         "reviewer2": make_board_member("reviewer2", "Tomás Ferreira", "DO"),
     }
+    for role in ("editor", "auditor"):  # their roles sign in with a second factor: the demo's secret
+        enroll(people[role])
     return people
 
 
-def log_in(page, live_server, username):
+def log_in(page, live_server, username, password="pw"):
+    """The login form as people use it: the password, then (if asked) the authenticator's code."""
     page.context.clear_cookies()
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", username)
-    page.fill("#id_password", "pw")
+    page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_selector("#content")
+    if "/admin/login/code/" in page.url:
+        page.fill("#id_code", code_for(get_user_model().objects.get(username=username)))
+        page.click("input[type=submit][value=Continue]")
+        page.wait_for_selector("#content")
 
 
 def message(page) -> str:
