@@ -40,8 +40,8 @@ def credit(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("editorial", "0007_transition_credits_actor"),
-        ("articles", "0008_history_credits_actor"),
-        ("reviewers", "0004_records_credit_actor"),
+        ("articles", "0009_history_credits_actor"),
+        ("reviewers", "0005_records_credit_actor"),
     ]
 
     operations = [migrations.RunPython(credit, migrations.RunPython.noop)]

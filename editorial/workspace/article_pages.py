@@ -262,10 +262,7 @@ class ArticlePagesMixin:
         if article is None:
             raise Http404("No such article.")
         wanted = [parsing.identifier(request.GET.get(name), name=name) for name in ("a", "b")]
-        rows = {
-            h.history_id: h
-            for h in article.history.filter(history_id__in=[v for v in wanted if v])
-        }
+        rows = {h.history_id: h for h in article.history.filter(history_id__in=[v for v in wanted if v])}
         if len(rows) != 2:
             raise Http404("Choose two versions of this article.")
         older, newer = sorted(rows.values(), key=lambda h: (h.history_date, h.history_id))

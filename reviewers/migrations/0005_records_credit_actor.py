@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewers', '0003_worklist_indexes'),
+        ('reviewers', '0004_text_limits'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0007_valid_signatures'),
+        ('articles', '0008_text_limits'),
     ]
 
     operations = [
