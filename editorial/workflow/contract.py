@@ -20,6 +20,7 @@ from functools import wraps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import validate_slug
+from django.http import HttpRequest
 
 from articles import content
 from articles.models import Article, Reference, Specialty
@@ -208,8 +209,11 @@ def reference_copies(name: str, value) -> None:
     references(name, [{field: getattr(item, field) for field in content.REFERENCE_FIELDS} for item in items])
 
 
-def anything(name: str, value) -> None:
-    """Not checked: the request a door passes along for the lockout library's records."""
+def http_request(name: str, value) -> None:
+    """The HTTP request (Django's, or DRF's around it) a door passes along: signing checks the
+    password with it, so that the lockout counts failures per user name and address."""
+    if value is not None and not isinstance(getattr(value, "_request", value), HttpRequest):
+        _fail(name, f"expected the HTTP request, got {type(value).__name__}.")
 
 
 #: How each argument of a public service is checked, by its name.
@@ -236,7 +240,7 @@ RULES: dict[str, Callable[[str, object], None]] = {
     "fields": article_fields,
     "references": references,
     "expected_row_version": version,
-    "request": anything,
+    "request": http_request,
 }
 
 

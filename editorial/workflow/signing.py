@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate
 from accounts import identity, security_log, sessions
 from accounts.models import SecurityEventKind
 from articles.models import Article
-from editorial.workflow.exceptions import AccountLocked, NotReady, PasswordRequired, SignatureRefused
+from editorial.workflow.exceptions import AccountLocked, InvalidInput, NotReady, PasswordRequired, SignatureRefused
 from reviewers.models import (
     FailedSignatureAttempt,
     InvitationStatus,
@@ -26,7 +26,8 @@ def verify_signer(*, actor, password: str, article: Article, request, editor: bo
     """Check the signer's password; a wrong one is recorded and signs nothing.
 
     ``request`` is the HTTP request (or, for a command, one that stands for it): the lockout
-    counts failures per user name and address. Raises PasswordRequired for an empty password
+    counts failures per user name and address; without it, InvalidInput. Raises
+    PasswordRequired for an empty password
     (nothing counted), AccountLocked when the account is locked (before and after this
     failure), SignatureRefused for a wrong password (a failed signature: recorded, logged and
     counted). On success the session gets a new key (a re-authentication).
@@ -34,7 +35,11 @@ def verify_signer(*, actor, password: str, article: Article, request, editor: bo
     Call it before the transaction that signs: the failed attempt must outlive the refusal.
     """
     if request is None:
-        raise ValueError("Signing checks the password with the request, for the lockout: pass request=.")
+        raise InvalidInput(
+            "Request: signing checks the password with the request (the lockout counts by address).",
+            fields={"request": "the HTTP request is needed to sign."},
+        )
+    request = getattr(request, "_request", request)  # DRF's request: the lockout marks Django's
     if not password:
         raise PasswordRequired("Enter your password to sign: it is your signature.")
     meaning = SignatureMeaning.PUBLICATION if editor else SignatureMeaning.MEDICALLY_ACCURATE

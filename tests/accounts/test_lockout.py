@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import SecurityEvent, SecurityEventKind
 from editorial.workflow import signing
-from editorial.workflow.exceptions import AccountLocked, PasswordRequired, SignatureRefused
+from editorial.workflow.exceptions import AccountLocked, InvalidInput, PasswordRequired, SignatureRefused
 from reviewers.models import FailedSignatureAttempt
 from tests.accounts.helpers import post_password, workspace_status
 from tests.factories import make_article, signing_request
@@ -124,8 +124,8 @@ def test_an_empty_signing_password_asks_for_it_and_counts_nothing(editor, author
     sign(article, editor, "pw")
 
 
-def test_signing_without_a_request_is_a_programming_error(editor, author):
-    with pytest.raises(ValueError, match="request"):
+def test_signing_without_the_request_is_refused_before_the_password_is_read(editor, author):
+    with pytest.raises(InvalidInput, match="request"):
         signing.verify_signer(actor=editor, password="pw", article=make_article(author), request=None)
 
 

