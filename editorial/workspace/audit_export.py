@@ -9,7 +9,7 @@ roles as the record kept them at that moment: renaming an account later changes 
 import csv
 import heapq
 import json
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import OuterRef, Subquery
 from django.http import StreamingHttpResponse
@@ -232,24 +232,41 @@ def response(request):
         rows = trail(article_id=article_id)
         name = f"audit-article-{article_id}"
     else:
-        today = timezone.localdate()
-        first = parsing.calendar_date(request.GET.get("from"), name="from", default=today - timedelta(days=30))
-        last = parsing.calendar_date(request.GET.get("to"), name="to", default=today)
-        if last < first:
-            raise parsing.BadParameter("to", "must not be before 'from'.")
-        tz = timezone.get_current_timezone()
-        start = timezone.make_aware(datetime.combine(first, time.min), tz)
-        end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
+        first, last, start, end = requested_days(request)
         rows = trail(start=start, end=end)
         name = f"audit-{first}-to-{last}"
-    rows = _titles(rows)
+    return streamed(_titles(rows), columns=COLUMNS, fmt=fmt, name=name)
+
+
+def requested_days(request) -> tuple[date, date, datetime, datetime]:
+    """The days an export covers: ``from`` and ``to`` in the query (local dates, both included;
+    the last 30 days by default), and the aware moments ``[start, end)`` they span.
+
+    Raises ``BadParameter`` (400) for a date that is not one, or ``to`` before ``from``.
+    """
+    today = timezone.localdate()
+    first = parsing.calendar_date(request.GET.get("from"), name="from", default=today - timedelta(days=30))
+    last = parsing.calendar_date(request.GET.get("to"), name="to", default=today)
+    if last < first:
+        raise parsing.BadParameter("to", "must not be before 'from'.")
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(first, time.min), tz)
+    end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), tz)
+    return first, last, start, end
+
+
+def streamed(rows, *, columns: list[str], fmt: str, name: str) -> StreamingHttpResponse:
+    """Rows (tuples whose first value is a datetime) as a CSV or JSON download, streamed.
+
+    CSV cells are inert for spreadsheets and the file starts with a BOM (Excel reads UTF-8).
+    """
     if fmt == "csv":
         writer = csv.writer(_Echo())
         lines = (writer.writerow([r[0].isoformat(), *(inert(value) for value in r[1:])]) for r in rows)
-        body = _chain([BOM + writer.writerow(COLUMNS)], lines)
+        body = _chain([BOM + writer.writerow(columns)], lines)
         content_type = "text/csv; charset=utf-8"
     else:
-        body = _json(rows)
+        body = _json(rows, columns)
         content_type = "application/json"
     result = StreamingHttpResponse(body, content_type=content_type)
     result["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
@@ -261,11 +278,11 @@ def _chain(*iterables):
         yield from iterable
 
 
-def _json(rows):
+def _json(rows, columns: list[str]):
     yield "[\n"
     first = True
     for row in rows:
-        record = dict(zip(COLUMNS, [row[0].isoformat(), *row[1:]], strict=True))
+        record = dict(zip(columns, [row[0].isoformat(), *row[1:]], strict=True))
         yield ("" if first else ",\n") + json.dumps(record, ensure_ascii=False)
         first = False
     yield "\n]\n"
