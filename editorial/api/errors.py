@@ -49,7 +49,13 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def refusals(*statuses: int) -> dict:
-    """The schema's description of the 4xx answers an operation gives."""
+    """The schema's description of the 4xx answers an operation gives.
+
+    Whatever may answer 401 may also answer 429: calls are throttled per person, and an address
+    that sent too many wrong tokens is locked out for a while (``accounts.lockout``).
+    """
+    if 401 in statuses:
+        statuses = (*statuses, 429)
     meaning = {
         400: "Malformed input: the fields say which.",
         401: "Not authenticated.",
@@ -58,6 +64,7 @@ def refusals(*statuses: int) -> dict:
         409: "The wrong state, a condition not met, or a stale row_version.",
         412: "If-Match does not name the current version: reload (the body gives it) and apply again.",
         428: "If-Match is missing: send the ETag you read.",
+        429: "Too many calls, or too many failed authentications from this address: wait Retry-After seconds.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=meaning[code]) for code in statuses}
 

@@ -13,7 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from tests.factories import make_article
@@ -52,7 +52,7 @@ def api_schema(db):
 def token(author, in_state):
     make_article(author)
     in_state("submitted")
-    return Token.objects.create(user=author).key
+    return AuthToken.objects.create(user=author)[1]
 
 
 def test_the_api_answers_as_its_schema_says(api_schema, token):
