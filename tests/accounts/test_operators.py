@@ -195,3 +195,15 @@ def test_the_operators_own_workspace_needs_the_second_factor(superuser):
     client = Client()
     post_password(client, "admin")
     assert workspace_status(client)[0] == 302
+
+
+def test_the_dashboard_leads_operators_to_accounts_and_auditors_to_the_log(client, superuser, auditor):
+    client.force_login(superuser)
+    page = client.get("/admin/").content.decode()
+    assert (
+        "/admin/security/locks/" in page
+        and "/admin/auth/user/add/" in page
+        and "You hold no editorial role" not in page
+    )
+    client.force_login(auditor)
+    assert "/admin/accounts/securityevent/" in client.get("/admin/").content.decode()
