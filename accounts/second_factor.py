@@ -13,7 +13,7 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
-from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user, user_has_device
+from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.oath import TOTP, hotp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -147,10 +147,6 @@ def remove_all(user) -> int:
     """Remove every second factor of ``user`` (an operator's reset after a lost phone)."""
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
     return removed + StaticDevice.objects.filter(user=user).delete()[0]
-
-
-def session_device_key() -> str:
-    return DEVICE_ID_SESSION_KEY
 
 
 # --- The demo's documented secret, and codes for tests and newcomers ---------------------------

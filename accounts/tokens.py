@@ -39,7 +39,10 @@ def create(request, *, code: str) -> tuple[AuthToken, str]:
             f"You have {settings.ACCOUNTS_API_TOKENS_PER_PERSON} tokens already: revoke one you no longer use first."
         )
     if second_factor.verify(request, user, code) is None:
-        raise TokenRefused("That code was not accepted, so no token was made.")
+        raise TokenRefused(
+            "That code was not accepted, so no token was made. Each code works once; after a wrong one, "
+            "wait a few seconds before the next."
+        )
     token, raw = AuthToken.objects.create(user=user)
     sessions.rotate(request)
     security_log.record(

@@ -117,6 +117,7 @@ class AccountPagesMixin:
         return TemplateResponse(request, "editorial/admin/account.html", context, status=status)
 
     def account_view(self, request):
+        """The signed-in person's own account: second factor, tokens, e-mail, password."""
         return self._render_account(request)
 
     def backup_codes_view(self, request):
@@ -142,6 +143,7 @@ class AccountPagesMixin:
         return self._render_account(request, status=201, new_token=raw)
 
     def token_revoke_view(self, request, token_key):
+        """Revoke one of the signed-in person's own tokens (another person's is not found)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if tokens.revoke(request, token_key=token_key):
