@@ -6,47 +6,37 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviewers', '0004_text_limits'),
+        ('articles', '0009_content_checks_and_cited_works'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='failedsignatureattempt',
-            name='actor_name',
-            field=models.CharField(blank=True, db_default='', default='', max_length=300),
-        ),
-        migrations.AddField(
-            model_name='failedsignatureattempt',
-            name='actor_role',
-            field=models.CharField(blank=True, db_default='', default='', max_length=300),
-        ),
-        migrations.AddField(
-            model_name='historicalinvitation',
+            model_name='historicalarticle',
             name='history_actor_name',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalinvitation',
+            model_name='historicalarticle',
             name='history_actor_role',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalreview',
+            model_name='historicalreference',
             name='history_actor_name',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalreview',
+            model_name='historicalreference',
             name='history_actor_role',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalreviewerprofile',
+            model_name='historicalspecialty',
             name='history_actor_name',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalreviewerprofile',
+            model_name='historicalspecialty',
             name='history_actor_role',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('editorial', '0006_count_valid_signatures'),
+        ('editorial', '0008_append_only_content_checks'),
     ]
 
     operations = [

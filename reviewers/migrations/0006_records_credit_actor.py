@@ -6,37 +6,47 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0008_text_limits'),
+        ('reviewers', '0005_review_doses_not_applicable'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalarticle',
+            model_name='failedsignatureattempt',
+            name='actor_name',
+            field=models.CharField(blank=True, db_default='', default='', max_length=300),
+        ),
+        migrations.AddField(
+            model_name='failedsignatureattempt',
+            name='actor_role',
+            field=models.CharField(blank=True, db_default='', default='', max_length=300),
+        ),
+        migrations.AddField(
+            model_name='historicalinvitation',
             name='history_actor_name',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalarticle',
+            model_name='historicalinvitation',
             name='history_actor_role',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalreference',
+            model_name='historicalreview',
             name='history_actor_name',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalreference',
+            model_name='historicalreview',
             name='history_actor_role',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalspecialty',
+            model_name='historicalreviewerprofile',
             name='history_actor_name',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),
         migrations.AddField(
-            model_name='historicalspecialty',
+            model_name='historicalreviewerprofile',
             name='history_actor_role',
             field=models.CharField(blank=True, db_default='', default='', max_length=300),
         ),

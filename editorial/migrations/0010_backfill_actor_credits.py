@@ -39,9 +39,9 @@ def credit(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("editorial", "0007_transition_credits_actor"),
-        ("articles", "0009_history_credits_actor"),
-        ("reviewers", "0005_records_credit_actor"),
+        ("editorial", "0009_transition_credits_actor"),
+        ("articles", "0010_history_credits_actor"),
+        ("reviewers", "0006_records_credit_actor"),
     ]
 
     operations = [migrations.RunPython(credit, migrations.RunPython.noop)]
