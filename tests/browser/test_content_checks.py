@@ -6,6 +6,7 @@ Screenshots land in test-artifacts/screenshots/.
 
 import pytest
 from django.core.cache import cache
+from playwright.sync_api import expect
 
 from articles.models import Article
 from editorial.sources import stub
@@ -45,9 +46,8 @@ def test_the_author_sees_the_gate_and_the_lints_live_and_fills_a_reference_from_
     page.fill("#id_patient_body", "Take naproxen 250 mg three times a day. It cures gout.")
     page.fill("#id_references-0-title", "Gout guideline")
     # The first check in a process loads the syllable dictionary (about half a second).
-    page.wait_for_function(
-        "document.querySelector('#content-checks').innerText.includes('Blocks submission')", timeout=15000
-    )
+    # (Locators, not wait_for_function: a string predicate is eval'd in the page, which the CSP refuses.)
+    expect(page.locator("#content-checks")).to_contain_text("Blocks submission", timeout=15000)
     text = panel(page)
     assert "The text cites [2], but the reference list has only 1." in text
     assert "Nothing in the text cites reference [1]" in text
@@ -68,9 +68,7 @@ def test_the_author_sees_the_gate_and_the_lints_live_and_fills_a_reference_from_
 
     # Cite both: the gate opens, the lints stay (they warn, they never block).
     page.fill("#id_body", "Start naproxen 500 mg twice daily [1].\n\nColchicine works [2].")
-    page.wait_for_function(
-        "!document.querySelector('#content-checks').innerText.includes('Blocks submission')", timeout=15000
-    )
+    expect(page.locator("#content-checks")).not_to_contain_text("Blocks submission", timeout=15000)
     assert "Absolute claim" in panel(page)
     screenshot(page, "checks-author-after-lookup")
     page.fill("#id_change_reason", "First draft")

@@ -20,7 +20,7 @@ from editorial.workflow.exceptions import ChecklistIncomplete, CitationsIncomple
 from reviewers.models import CHECKLIST, FailedSignatureAttempt, Invitation, Review
 from tests.conftest import ALL_TICKED
 from tests.editorial.workspace.test_admin import act_url, change_form, transition_url
-from tests.factories import make_article
+from tests.factories import make_article, signing_request
 
 DANGLING = "The text cites [5], but the reference list has only 2."
 
@@ -73,7 +73,7 @@ def test_approve_is_refused_when_the_version_reviewed_breaks_the_gate(in_state, 
     Article.objects.filter(pk=article.pk).update(current_version=legacy)
     article = Article.objects.get(pk=article.pk)
     with pytest.raises(CitationsIncomplete) as refused:
-        services.article_approve(article=article, actor=editor, password="pw")
+        services.article_approve(article=article, actor=editor, password="pw", request=signing_request())
     assert "The text cites [7]" in refused.value.problems[0]
     assert Article.objects.get(pk=article.pk).status == "under_review"
 
@@ -189,6 +189,7 @@ def test_approve_cannot_be_signed_with_the_dose_check_unticked_on_a_text_with_do
                 recommendation="approve",
                 checklist=unticked,
                 password=password,
+                request=signing_request(),
             )
     with pytest.raises(ChecklistIncomplete, match="“not applicable” cannot be recorded"):
         board.review_submit(
@@ -197,10 +198,16 @@ def test_approve_cannot_be_signed_with_the_dose_check_unticked_on_a_text_with_do
             recommendation="approve",
             checklist={**unticked, "doses_not_applicable": True},
             password="pw",
+            request=signing_request(),
         )
     assert not Review.objects.exists() and not FailedSignatureAttempt.objects.exists()
     review = board.review_submit(
-        invitation=invitation, actor=reviewers[0], recommendation="approve", checklist=ALL_TICKED, password="pw"
+        invitation=invitation,
+        actor=reviewers[0],
+        recommendation="approve",
+        checklist=ALL_TICKED,
+        password="pw",
+        request=signing_request(),
     )
     assert review.doses_checked and hasattr(review, "signature")
 
@@ -217,6 +224,7 @@ def test_every_checklist_item_is_needed_to_approve(in_state, editor, reviewers, 
             recommendation="approve",
             checklist={**ALL_TICKED, missing: False},
             password="pw",
+            request=signing_request(),
         )
 
 
@@ -233,6 +241,7 @@ def test_not_applicable_stands_for_the_dose_check_only_where_there_are_no_doses(
         recommendation="approve",
         checklist={**ALL_TICKED, "doses_checked": False, "doses_not_applicable": True},
         password="pw",
+        request=signing_request(),
     )
     assert review.doses_not_applicable and ("Doses and units are checked", None) in review.checklist()
 

@@ -228,7 +228,7 @@ def scene(in_state, author, other_author, editor, reviewers, board_member, audit
     board.invitation_accept(invitation=late, actor=jonas, conflict="none")
     Invitation.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(days=2))
     draft = make_article(author, title="Is a draft about zinc visible?")
-    theirs = make_article(other_author, title=f"Does {SECRET_TITLE} help?", references=0)
+    theirs = make_article(other_author, title=f"Does {SECRET_TITLE} help?", references=1)
     services.references_replace(
         article=theirs, actor=other_author, references=[{"title": f"{SECRET_REFERENCE} trial"}], reason="Source"
     )
