@@ -218,3 +218,16 @@ def test_format_suffixes_and_odd_ids_answer_4xx_as_json(api, editor, in_state):
         response = api.post(path, {"transition": "retract", "reason": "x", "row_version": 1}, format="json")
         assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
     assert api.get("/api/v1/articles/false/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body", [{"specialty": "card\u0000iology"}, {"references": [{"title": "a\u0000b"}]}, {"t\u0000": 1}]
+)
+def test_a_nul_anywhere_in_a_json_body_is_a_400(api, author, body):
+    """The reproduction: a NUL in a related field's slug reached the database before anything checked it."""
+    article = make_article(author)
+    api.force_authenticate(author)
+    response = api.patch(url(article), body, format="json", HTTP_IF_MATCH=f'"{article.row_version}"')
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    assert Article.objects.get(pk=article.pk).row_version == article.row_version
