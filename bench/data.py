@@ -441,7 +441,7 @@ class Life:
                     "dedupe_key": None,
                     "status": "done",
                     "created_at": self.t,
-                    "requeued_at": None,
+                    "relayed_at": None,
                     "done_at": self.t + 0.002,
                 },
             )

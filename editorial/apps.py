@@ -15,6 +15,7 @@ class EditorialConfig(AppConfig):
 
     def ready(self) -> None:
         from articles.models import Article
+        from editorial.notifications import checks  # noqa: F401 - registers the system checks
         from editorial.workflow import approval, audit, permissions
 
         # The machine's own permission hook asks the one policy, so that

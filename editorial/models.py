@@ -59,10 +59,17 @@ class EventKind(models.TextChoices):
     REVIEW_OVERDUE = "review.overdue", "Review overdue"
     REVIEW_ESCALATED = "review.escalated", "Overdue review escalated"
     REVIEWS_COMPLETE = "round.reviews_complete", "All reviews in"
+    DIGEST = "digest", "Daily digest"
 
 
 class Event(models.Model):
-    """Something people must hear about, written in the transaction that caused it (outbox)."""
+    """Something people must hear about, written in the transaction that caused it (outbox).
+
+    The relay (``editorial.notifications.relay``) hands each pending event to Celery once it is
+    committed and stamps ``relayed_at``; the beat hands over again those still pending long
+    after. On PostgreSQL a trigger sends ``NOTIFY editorial_events`` when an event starts waiting
+    for the relay (written, or put back pending), so the relay wakes at the commit.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -81,16 +88,22 @@ class Event(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(db_default=Now())
-    requeued_at = models.DateTimeField(null=True, blank=True)
+    relayed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the event was last handed to the broker (by the relay, or again by the beat); "
+        "empty while it waits for the relay.",
+    )
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The relay's queue (relayed_at IS NULL, in id order) and the beat's (relayed long ago).
             models.Index(
-                fields=["created_at"],
+                fields=["relayed_at", "id"],
                 condition=models.Q(status="pending"),
-                name="event_pending",
+                name="event_pending_relay",
             )
         ]
 
@@ -99,21 +112,17 @@ class Event(models.Model):
 
 
 class Digest(models.Model):
-    """One daily e-mail gathering a person's notifications since their last digest."""
+    """One daily e-mail gathering a person's notifications since their last digest.
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+    It travels as an outbox event of its own (``event``, kind ``digest``): relayed, claimed,
+    retried and dead-lettered like any other e-mail. Its notifications are marked sent with it.
+    """
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="digests")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    event = models.OneToOneField(
+        Event, on_delete=models.PROTECT, null=True, blank=True, related_name="digest", help_text="Its delivery."
+    )
     created_at = models.DateTimeField(db_default=Now())
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

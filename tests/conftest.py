@@ -167,6 +167,9 @@ def _empty_the_test_queue_afterwards():
 def clear_page_caches() -> None:
     from django.core.cache import caches
 
+    from editorial.public import cache
+
+    cache.breaker.close()  # a test that stopped Redis leaves no open breaker behind
     for name in ("default", "public_pages"):
         caches[name].clear()
 

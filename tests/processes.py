@@ -81,12 +81,19 @@ def _pings(client) -> bool:
 class FakeSMTP:
     """A small SMTP server that records what it accepts, and can hang before its greeting."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, reply_delay: float = 0.0) -> None:
         self.messages: list[dict] = []
         self.connections = 0
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.release.set()
+        #: Seconds between taking a message (recorded: from then on it counts as delivered)
+        #: and acknowledging it with 250: a slow server, or a window to kill the sender in.
+        self.reply_delay = reply_delay
+        #: Set each time a message is taken; the test clears it.
+        self.accepted = threading.Event()
+        #: When set, the server greets with 554 and takes nothing (a refusing server).
+        self.refusing = False
         fake = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -94,6 +101,9 @@ class FakeSMTP:
                 with fake.lock:
                     fake.connections += 1
                 fake.release.wait()
+                if fake.refusing:
+                    self._reply("554 no service here")
+                    return
                 self._reply("220 fake ESMTP")
                 sender, recipients = None, []
                 while True:
@@ -130,8 +140,13 @@ class FakeSMTP:
                             "",
                         )
                         with fake.lock:
-                            fake.messages.append({"to": list(recipients), "message_id": message_id, "from": sender})
+                            fake.messages.append(
+                                {"to": list(recipients), "message_id": message_id, "from": sender, "at": time.time()}
+                            )
+                        fake.accepted.set()
                         recipients = []
+                        if fake.reply_delay:
+                            time.sleep(fake.reply_delay)
                         self._reply("250 accepted")
                     elif verb == "RSET" or verb == "NOOP":
                         self._reply("250 ok")
@@ -173,44 +188,53 @@ class FakeSMTP:
                     counts[to] = counts.get(to, 0) + 1
             return counts
 
+    def message_ids_by_recipient(self) -> dict:
+        """Each recipient's received Message-IDs, in the order they came."""
+        with self.lock:
+            ids: dict = {}
+            for message in self.messages:
+                for to in message["to"]:
+                    ids.setdefault(to, []).append(message["message_id"])
+            return ids
 
-class Worker:
-    """A real Celery worker process on the given broker, using the test database."""
 
-    def __init__(self, *, broker_url: str, database_url: str, email_url: str, env: dict | None = None) -> None:
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": broker_url,
-            "EMAIL_URL": email_url,
-            "EMAIL_TIMEOUT": "20",
-            "EDITORIAL_RETRY_BASE_SECONDS": "0.3",
-            "EDITORIAL_RETRY_MAX_SECONDS": "2",
-            "EDITORIAL_DELIVERY_MAX_RETRIES": "3",
-            "EDITORIAL_CLAIM_TIMEOUT": "3",
-            **(env or {}),
-        }
+def django_env(*, database_url: str, broker_url: str, email_url: str, env: dict | None = None) -> dict:
+    """The environment of a product process started by a test: the test database and broker."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker_url,
+        "EMAIL_URL": email_url,
+        # One message may take 2 s in all; a claim lasts 3 s, so a killed worker's e-mail is
+        # taken again soon (production: 30 s and 120 s).
+        "EMAIL_TIMEOUT": "2",
+        "EDITORIAL_CLAIM_TIMEOUT": "3",
+        "EDITORIAL_RETRY_BASE_SECONDS": "0.3",
+        "EDITORIAL_RETRY_MAX_SECONDS": "2",
+        "EDITORIAL_DELIVERY_MAX_RETRIES": "3",
+        "EDITORIAL_RELAY_BACKOFF_MAX_SECONDS": "0.5",
+        **(env or {}),
+    }
+
+
+class Process:
+    """A product process (its own session and process group), logging to a file."""
+
+    command: list[str] = []
+    ready_text = b""
+
+    def __init__(self, *, broker_url: str, database_url: str, email_url: str = "", env: dict | None = None) -> None:
+        self.env = django_env(database_url=database_url, broker_url=broker_url, email_url=email_url, env=env)
+        if not email_url:
+            self.env.pop("EMAIL_URL")
         self.process: subprocess.Popen | None = None
         self.log_path = None
 
     def start(self, log_path) -> None:
         self.log_path = log_path
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=INFO",
-            ],
+            self.command,
             cwd=ROOT,
             env=self.env,
             stdout=open(log_path, "ab"),  # noqa: SIM115 - the file lives as long as the process
@@ -219,10 +243,10 @@ class Worker:
         )
 
     def ready(self) -> bool:
-        return self.log_path is not None and b"ready." in Path(self.log_path).read_bytes()
+        return self.log_path is not None and self.ready_text in Path(self.log_path).read_bytes()
 
     def kill(self) -> None:
-        """SIGKILL the worker's whole process group: no cleanup, no acknowledgement."""
+        """SIGKILL the whole process group: no cleanup, no acknowledgement."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
@@ -234,3 +258,64 @@ class Worker:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Worker(Process):
+    """A real Celery worker process (pool solo) on the given broker, using the test database."""
+
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "--concurrency=1",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--loglevel=INFO",
+    ]
+    ready_text = b"ready."
+
+
+class Relay(Process):
+    """``manage.py run_relay``: hands the test database's committed events to the broker."""
+
+    command = [sys.executable, "manage.py", "run_relay"]
+    ready_text = b"Relay started"
+
+
+class Web(Process):
+    """gunicorn serving the product (sync workers) on a spare loopback port."""
+
+    ready_text = b"Booting worker"
+
+    def __init__(self, *, workers: int = 2, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.port = spare_port()
+        self.env["ALLOWED_HOSTS"] = "127.0.0.1"
+        self.command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            f"--bind=127.0.0.1:{self.port}",
+            f"--workers={workers}",
+            "--worker-class=sync",
+            "--timeout=60",
+        ]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ready(self) -> bool:
+        if not super().ready():
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False

@@ -103,8 +103,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
-    # A Redis that stops answering must slow no page down: the public pages render instead.
-    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+    # A Redis that stops answering must slow no page down: the public pages render instead,
+    # and after one timeout the shared cache is left alone for a while (a circuit breaker,
+    # editorial/public/cache.py), so only one request per process and period waits this long.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 0.25, "socket_timeout": 0.25})
+# Seconds the public pages stop asking a shared cache (Redis) after it failed once.
+EDITORIAL_CACHE_BREAKER_SECONDS = env.float("EDITORIAL_CACHE_BREAKER_SECONDS", default=10.0)
 # The public pages in each process's own memory (in front of the default cache when that is
 # shared, e.g. Redis): at most 1,000 pages of about 10 kB each per process.
 CACHES["public_pages"] = {
@@ -194,6 +198,12 @@ if "EMAIL_URL" in env.ENVIRON:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":  # noqa: F821 - set by env.email_url
+    # The same, with EMAIL_TIMEOUT bounding a whole connection rather than each socket read.
+    EMAIL_BACKEND = "editorial.notifications.smtp.EmailBackend"
+# Seconds one SMTP connection (one message) may take in all: a stalled server never holds a
+# worker for ever, and a delivery's claim (EDITORIAL_CLAIM_TIMEOUT) outlasts any send.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Medical Advisory Board <board@editorial.invalid>")
 
 # --- Celery ---------------------------------------------------------------------------
@@ -320,10 +330,18 @@ EDITORIAL_ESCALATION_GRACE_DAYS = env.int("EDITORIAL_ESCALATION_GRACE_DAYS", def
 EDITORIAL_DELIVERY_MAX_RETRIES = env.int("EDITORIAL_DELIVERY_MAX_RETRIES", default=8)
 EDITORIAL_RETRY_BASE_SECONDS = env.float("EDITORIAL_RETRY_BASE_SECONDS", default=10.0)
 EDITORIAL_RETRY_MAX_SECONDS = env.float("EDITORIAL_RETRY_MAX_SECONDS", default=1800.0)
-# A delivery claimed this long ago by a worker that never finished is claimed again.
+# The lease of a claimed e-mail: one claimed this long ago by a worker that never finished
+# (killed) is claimed again. Longer than EMAIL_TIMEOUT, or a slow send would be taken over
+# and sent twice (a system check refuses it otherwise).
 EDITORIAL_CLAIM_TIMEOUT = env.int("EDITORIAL_CLAIM_TIMEOUT", default=120)
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
-# Seconds after which the beat re-enqueues an event the broker never delivered.
+# The relay (manage.py run_relay): on PostgreSQL woken by NOTIFY, and polling this often in
+# case a notification was missed; on SQLite polling this often; backing off up to this long
+# while the broker is away.
+EDITORIAL_RELAY_POLL_SECONDS = env.float("EDITORIAL_RELAY_POLL_SECONDS", default=5.0)
+EDITORIAL_RELAY_SQLITE_POLL_SECONDS = env.float("EDITORIAL_RELAY_SQLITE_POLL_SECONDS", default=0.2)
+EDITORIAL_RELAY_BACKOFF_MAX_SECONDS = env.float("EDITORIAL_RELAY_BACKOFF_MAX_SECONDS", default=2.0)
+# Seconds after which the beat hands over again an event no relay took (and ten times this
+# after the last hand-over, an event still pending).
 EDITORIAL_EVENT_REQUEUE_AFTER = env.int("EDITORIAL_EVENT_REQUEUE_AFTER", default=20)
 
 # --- Content integrity ------------------------------------------------------------------

@@ -1,13 +1,23 @@
 """The one delivery of an event to each of the people it concerns.
 
 Every recipient gets an inbox entry in the workspace. By e-mail, each chooses per kind of
-event: at once, or in a daily digest. A delivery row is claimed with a conditional UPDATE
-before sending, so a redelivered task never sends twice; its Message-ID is its idempotency
-key, so even a send interrupted after the server took it can be recognised downstream.
+event: at once, or in a daily digest (a digest is itself an event, delivered here too).
+
+Each e-mail is claimed on its own, just before it is sent, by a conditional UPDATE that
+takes a lease of ``EDITORIAL_CLAIM_TIMEOUT`` seconds: longer than one message may take
+(``EMAIL_TIMEOUT`` bounds the whole SMTP conversation, ``editorial.notifications.smtp``), so
+a claim never runs out while its message is still being sent, and a worker that picks up the
+same event meanwhile takes the e-mails nobody holds. A claim older than the lease belonged
+to a worker that died: it is taken again. Its Message-ID is the delivery's idempotency key.
+
+What SMTP cannot give: a worker killed after the server accepted a message and before the
+row is marked sent leaves a claim that expires, and the message is sent again, with the
+same Message-ID. At most one duplicate per such kill (docs/deploy.md, "Delivery guarantees").
 """
 
 import logging
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,10 +25,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from articles.models import Article
-from editorial.models import Event, Notification
+from editorial.models import Digest, Event, EventKind, Notification
 from editorial.notifications.emails import render
 from editorial.notifications.recipients import recipients_for
-from editorial.workflow import events
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +45,41 @@ def claim_timeout() -> timedelta:
     return timedelta(seconds=settings.EDITORIAL_CLAIM_TIMEOUT)
 
 
-def fan_out(event: Event) -> list[tuple[int, object]]:
+class FanOut(NamedTuple):
+    """What ``fan_out`` wrote: nothing (``fresh`` False: written before), or the deliveries."""
+
+    fresh: bool
+    claimed: tuple[int, object] | None  # the first e-mail, written claimed: (id, recipient)
+    pending: int  # the other e-mails it wrote, each claimed just before it is sent
+    people: dict  # recipient id -> recipient
+
+
+def fan_out(event: Event) -> FanOut:
     """Write each recipient's inbox entry and e-mail delivery, once whatever happens.
 
-    Returns ``(delivery id, recipient)`` of the e-mails this call wrote to be sent now.
-    They are written claimed by the caller (sending, first attempt), so a first delivery
-    needs no separate claim. Rows written before (a redelivery, a retry) stay as they are
-    and are not returned: ``_claim`` takes those that are due.
+    The first e-mail is written already claimed (sending, first attempt): it is sent the
+    moment this statement returns. The others are written pending and claimed one by one.
+    Rows written before (a redelivery, a retry) stay as they are, and nothing is returned.
     """
     now = _now()
     rows = []
     people = {person.pk: person for person in recipients_for(event)}
+    is_digest = event.kind == EventKind.DIGEST
+    first = True
     for person in people.values():
-        rows.append((person.pk, INBOX, N.SENT, 0, None, now))
-        if person.email and person.wants_digest:
+        if not is_digest:  # the inbox has each of a digest's items already
+            rows.append((person.pk, INBOX, N.SENT, 0, None, now))
+        if person.email and person.wants_digest and not is_digest:
             rows.append((person.pk, EMAIL, N.DIGEST, 0, None, None))
         elif person.email:
-            rows.append((person.pk, EMAIL, N.SENDING, 1, now, None))
+            rows.append((person.pk, EMAIL, *((N.SENDING, 1, now) if first else (N.PENDING, 0, None)), None))
+            first = False
     if not rows:
-        return []
+        return FanOut(False, None, 0, people)
     # INSERT ... ON CONFLICT DO NOTHING ... RETURNING (PostgreSQL; SQLite since 3.35): the
     # unique (event, recipient, channel) key keeps one row each, and RETURNING says which
-    # rows this call wrote, which bulk_create(ignore_conflicts=True) cannot tell.
+    # rows this call wrote, which bulk_create(ignore_conflicts=True) cannot tell. One
+    # statement, committed on its own: the deliveries exist before anything is sent.
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '')"] * len(rows))
     written = _sql(
         f"INSERT INTO {_table(Notification)} (event_id, recipient_id, channel, status, attempts, "  # noqa: S608
@@ -65,7 +87,9 @@ def fan_out(event: Event) -> list[tuple[int, object]]:
         "ON CONFLICT (event_id, recipient_id, channel) DO NOTHING RETURNING id, recipient_id, status",
         [value for row in rows for value in (event.pk, *row, now)],
     )
-    return sorted((pk, people[recipient_id]) for pk, recipient_id, status in written if status == N.SENDING)
+    claimed = next(((pk, people[recipient]) for pk, recipient, status in written if status == N.SENDING), None)
+    pending = sum(status == N.PENDING for _, _, status in written)
+    return FanOut(bool(written), claimed, pending, people)
 
 
 # The worker's path, from an event id to e-mails sent, is written in SQL: five short
@@ -122,60 +146,86 @@ def _event(event_id: int) -> Event | None:
     return event
 
 
-def _claim(event_id: int) -> list[tuple[int, int]]:
-    """Take this event's e-mails that are due and free for this worker: one conditional UPDATE.
+def _claim_next(event_id: int, tried: set[int], people: dict) -> tuple[int, object] | None:
+    """Take one of this event's e-mails that is due and free, just before sending it.
 
-    Failed ones wait for their retry; one still ``sending`` after the claim timeout was
-    interrupted (its worker died) and is taken again. On PostgreSQL a row another worker
-    holds is skipped (SKIP LOCKED); SQLite has one writer at a time.
+    Pending and failed ones are due (a failed one waits for the task's retry: ``tried`` holds
+    those this call has handled); one still ``sending`` after the lease was interrupted (its
+    worker died) and is taken again. On PostgreSQL a row another worker is claiming is
+    skipped (SKIP LOCKED); SQLite has one writer at a time. Returns ``(id, recipient)`` or
+    None; the recipient comes from ``people`` (id -> user) when there, else from the database.
     """
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     stale = connection.ops.adapt_datetimefield_value(timezone.now() - claim_timeout())
+    skip = f" AND id NOT IN ({', '.join(['%s'] * len(tried))})" if tried else ""
     table = _table(Notification)
-    return sorted(
-        _sql(
-            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608
-            f"SELECT id FROM {table} WHERE event_id = %s AND channel = %s AND "
-            f"(status IN (%s, %s) OR (status = %s AND claimed_at < %s)){lock}) RETURNING id, recipient_id",
-            [N.SENDING, _now(), event_id, EMAIL, N.PENDING, N.FAILED, N.SENDING, stale],
-        )
+    taken = _sql(
+        f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id = ("  # noqa: S608
+        f"SELECT id FROM {table} WHERE event_id = %s AND channel = %s AND "
+        f"(status IN (%s, %s) OR (status = %s AND claimed_at < %s)){skip} ORDER BY id LIMIT 1{lock}) "
+        "RETURNING id, recipient_id",
+        [N.SENDING, _now(), event_id, EMAIL, N.PENDING, N.FAILED, N.SENDING, stale, *sorted(tried)],
     )
+    if not taken:
+        return None
+    delivery_id, recipient_id = taken[0]
+    recipient = people.get(recipient_id) or User.objects.get(pk=recipient_id)
+    return delivery_id, recipient
+
+
+def _send(event: Event, delivery_id: int, recipient) -> str:
+    """Render and send one e-mail; returns the error ("" when the server accepted it)."""
+    try:
+        render(Notification(pk=delivery_id, event=event, recipient=recipient)).send()
+    except Exception as exc:  # noqa: BLE001 - recorded on the delivery, retried, then dead
+        log.warning("Delivery %s failed: %s", delivery_id, exc)
+        return f"{type(exc).__name__}: {exc}"[:2000] or "failed"
+    return ""
+
+
+def _mark(event: Event, delivery_id: int, error: str) -> None:
+    """Record how one send ended; a sent digest also marks the notifications it gathered."""
+    table = _table(Notification)
+    if error:
+        _sql(f"UPDATE {table} SET status = %s, last_error = %s WHERE id = %s", [N.FAILED, error, delivery_id])  # noqa: S608
+        return
+    now = _now()
+    _sql(f"UPDATE {table} SET status = %s, sent_at = %s, last_error = '' WHERE id = %s", [N.SENT, now, delivery_id])  # noqa: S608
+    if event.kind == EventKind.DIGEST:
+        _sql(
+            f"UPDATE {table} SET status = %s, sent_at = %s WHERE status = %s AND digest_id IN "  # noqa: S608
+            f"(SELECT id FROM {_table(Digest)} WHERE event_id = %s)",
+            [N.SENT, now, N.DIGEST, event.pk],
+        )
 
 
 def deliver(event_id: int) -> None:
-    """Deliver an event to each recipient once. Safe to run again at any time.
+    """Deliver an event to each recipient once. Safe to run again, and in several workers at once.
 
-    Two commits when all goes well: the deliveries written (and claimed) before sending,
-    then the last one marked sent together with the event's end. Raises
-    ``DeliveryIncomplete`` when an e-mail failed (it is retried with backoff) or is still
-    being sent by a worker that may have died (it is claimed again after a timeout).
+    For an event with one e-mail: the deliveries written (the e-mail already claimed), the
+    message sent, then its mark and the event's end in one commit. With more, each next
+    e-mail is claimed in the commit that marks the previous one. Raises
+    ``DeliveryIncomplete`` when an e-mail failed (the task retries it with backoff) or is
+    still held by another worker (which may have died: its lease then runs out).
     """
     event = _event(event_id)
     if event is None or event.status == Event.Status.DONE:
         return
-    with transaction.atomic(savepoint=False):
-        claimed = fan_out(event)
-        if not claimed:  # written before: take those due (a retry, or a worker that died)
-            due = _claim(event_id)
-            people = User.objects.in_bulk({recipient_id for _, recipient_id in due})
-            claimed = [(pk, people[recipient_id]) for pk, recipient_id in due]
+    fresh, current, left, people = fan_out(event)
+    if not fresh:  # written before: a retry, a redelivery, or a worker that died
+        current = _claim_next(event_id, set(), people)
+    tried: set[int] = set()
     done = None
-    for index, (delivery_id, recipient) in enumerate(claimed):
-        try:
-            render(Notification(pk=delivery_id, event=event, recipient=recipient)).send()
-        except Exception as exc:  # noqa: BLE001 - recorded on the delivery, retried, then dead
-            _sql(
-                f"UPDATE {_table(Notification)} SET status = %s, last_error = %s WHERE id = %s",  # noqa: S608
-                [N.FAILED, f"{type(exc).__name__}: {exc}"[:2000], delivery_id],
-            )
-            log.warning("Delivery %s failed: %s", delivery_id, exc)
-            continue
-        with transaction.atomic(savepoint=False):  # the last delivery's mark and the event's end share a commit
-            _sql(
-                f"UPDATE {_table(Notification)} SET status = %s, sent_at = %s, last_error = '' WHERE id = %s",  # noqa: S608
-                [N.SENT, _now(), delivery_id],
-            )
-            if index == len(claimed) - 1:
+    while current is not None:
+        delivery_id, recipient = current
+        tried.add(delivery_id)
+        error = _send(event, delivery_id, recipient)
+        with transaction.atomic(savepoint=False):  # the mark, then the next claim or the event's end
+            _mark(event, delivery_id, error)
+            # A fresh fan-out knows how many e-mails it wrote; otherwise claim until none is due.
+            current = _claim_next(event_id, tried, people) if (left > 0 or not fresh) else None
+            left -= 1
+            if current is None:
                 done = _finish(event_id)
     if done is None:
         done = _finish(event_id)
@@ -205,12 +255,14 @@ def give_up(event_id: int) -> int:
 
 
 def retry_dead(notification_ids) -> list[int]:
-    """Put dead deliveries back in the queue (the admin's "retry" action); returns their events."""
+    """Put dead deliveries back in the queue (the admin's "retry" action); returns their events.
+
+    The events wait for the relay again (their ``relayed_at`` emptied, which on PostgreSQL
+    wakes it at commit): nothing is published from the admin's request.
+    """
     with transaction.atomic():
         dead = Notification.objects.filter(pk__in=list(notification_ids), status=N.DEAD)
         event_ids = sorted(set(dead.values_list("event_id", flat=True)))
         dead.update(status=N.PENDING, last_error="")
-        Event.objects.filter(pk__in=event_ids).update(status=Event.Status.PENDING, done_at=None)
-    for event_id in event_ids:
-        transaction.on_commit(lambda event_id=event_id: events.enqueue_event(event_id), robust=True)
+        Event.objects.filter(pk__in=event_ids).update(status=Event.Status.PENDING, done_at=None, relayed_at=None)
     return event_ids

@@ -49,7 +49,10 @@ def subject_for(event: Event, recipient) -> str:
 
 
 def render(notification: Notification) -> EmailMultiAlternatives:
+    """The e-mail of one delivery: subject, text and HTML, Message-ID its idempotency key."""
     event, recipient = notification.event, notification.recipient
+    if event.kind == EventKind.DIGEST:
+        return render_digest(notification)
     context = context_for(event, recipient)
     message = EmailMultiAlternatives(
         subject=subject_for(event, recipient),
@@ -61,4 +64,27 @@ def render(notification: Notification) -> EmailMultiAlternatives:
         },
     )
     message.attach_alternative(render_to_string(f"{_template(event)}.html", context), "text/html")
+    return message
+
+
+def render_digest(notification: Notification) -> EmailMultiAlternatives:
+    """A daily digest: the notifications its event gathered (``Digest``), oldest first."""
+    event, recipient = notification.event, notification.recipient
+    items = (
+        Notification.objects.filter(digest__event_id=event.pk)
+        .select_related("event__article", "event__actor")
+        .order_by("event__created_at", "id")
+    )
+    entries = [
+        {"subject": subject_for(n.event, recipient), "url": action_url(n.event, recipient.pk), "event": n.event}
+        for n in items
+    ]
+    context = {"recipient": recipient, "entries": entries, "site_url": settings.SITE_URL}
+    message = EmailMultiAlternatives(
+        subject=f"Your editorial digest: {len(entries)} update{'s' if len(entries) != 1 else ''}",
+        body=render_to_string("editorial/notifications/digest.txt", context),
+        to=[recipient.email],
+        headers={"Message-ID": f"<{notification.idempotency_key}@editorial.invalid>", "X-Editorial-Event": event.kind},
+    )
+    message.attach_alternative(render_to_string("editorial/notifications/digest.html", context), "text/html")
     return message

@@ -37,6 +37,8 @@ def _concerned(event: Event) -> set[int]:
     """The ids of the people an event concerns (before the actor's own choice)."""
     article = event.article
     kind = event.kind
+    if kind == EventKind.DIGEST:
+        return {event.payload.get("recipient")}
     if kind == EventKind.WITHDRAWN and event.payload.get("from") == "draft":
         return set()  # nobody but the author knew of a draft
     if kind in FOR_EDITORS:

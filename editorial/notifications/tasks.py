@@ -6,13 +6,15 @@ strings, so the names must not follow the module's path. ``editorial/tasks.py`` 
 module so that Celery's autodiscovery finds the tasks.
 """
 
+import contextlib
 import random
 
 from celery import shared_task
 from django.conf import settings
 
+from editorial.models import Digest
 from editorial.notifications import delivery, digests, outbox, reminders, retractions
-from editorial.workflow.events import DELIVER_EVENT_TASK
+from editorial.notifications.relay import DELIVER_EVENT_TASK
 
 
 def backoff(retries: int) -> float:
@@ -35,15 +37,16 @@ def deliver_event(self, event_id: int) -> None:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 
-@shared_task(
-    name="editorial.tasks.deliver_digest", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None
-)
-def deliver_digest(self, digest_id: int) -> None:
-    try:
-        digests.deliver_digest(digest_id)
-    except delivery.DeliveryIncomplete as exc:
-        if self.request.retries < settings.EDITORIAL_DELIVERY_MAX_RETRIES:
-            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+@shared_task(name="editorial.tasks.deliver_digest", acks_late=True, reject_on_worker_lost=True)
+def deliver_digest(digest_id: int) -> None:
+    """Kept for messages queued before digests became events: delivers the digest's event.
+
+    A digest still unfinished stays pending for the beat's requeue, which retries it.
+    """
+    event_id = Digest.objects.filter(pk=digest_id).values_list("event_id", flat=True).first()
+    if event_id is not None:
+        with contextlib.suppress(delivery.DeliveryIncomplete):
+            delivery.deliver(event_id)
 
 
 @shared_task(name="editorial.tasks.requeue_pending_events")
@@ -53,10 +56,8 @@ def requeue_pending_events() -> int:
 
 @shared_task(name="editorial.tasks.send_digests")
 def send_digests() -> int:
-    waiting = digests.collect_digests()
-    for digest_id in waiting:
-        deliver_digest.apply_async(args=[digest_id], retry=True)
-    return len(waiting)
+    """Gather the daily digests; each is an outbox event the relay hands over once committed."""
+    return len(digests.collect_digests())
 
 
 @shared_task(name="editorial.tasks.run_reminders")

@@ -9,6 +9,7 @@ import hashlib
 import logging
 from functools import wraps
 
+import pybreaker
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.locmem import LocMemCache
@@ -64,10 +65,40 @@ def _page_caches(seconds: int) -> list[tuple[BaseCache, int]]:
     return [(local, min(LOCAL_SECONDS, seconds)), (shared, seconds)]
 
 
+class _LogOpening(pybreaker.CircuitBreakerListener):
+    def state_change(self, breaker, old, new) -> None:
+        if new.name == pybreaker.STATE_OPEN:
+            logger.warning("Shared page cache failed: not asked again for %s s", breaker.reset_timeout)
+        elif new.name == pybreaker.STATE_CLOSED and old.name != pybreaker.STATE_CLOSED:
+            logger.info("Shared page cache answers again")
+
+
+#: The shared cache's circuit breaker, one per process: after one failure (a refused
+#: connection, or the socket timeout of a Redis that stopped answering) the shared cache is
+#: not asked for ``EDITORIAL_CACHE_BREAKER_SECONDS``; then one request tries it again. So a
+#: frozen Redis costs one request per process one socket timeout per period, not every
+#: request two of them.
+breaker = pybreaker.CircuitBreaker(
+    fail_max=1, reset_timeout=settings.EDITORIAL_CACHE_BREAKER_SECONDS, listeners=[_LogOpening()], name="page cache"
+)
+
+
+def _ask(store: BaseCache, method: str, *args):
+    """Call the store; a local-memory store directly, a shared one through the breaker.
+
+    Raises ``pybreaker.CircuitBreakerError`` while the breaker is open, or what the store raised.
+    """
+    if isinstance(store, LocMemCache):
+        return getattr(store, method)(*args)
+    return breaker.call(getattr(store, method), *args)
+
+
 def _cached_page(key: str, tiers: list[tuple[BaseCache, int]]) -> bytes | None:
     for index, (store, _) in enumerate(tiers):
         try:
-            body = store.get(key)
+            body = _ask(store, "get", key)
+        except pybreaker.CircuitBreakerError:
+            continue  # known to be down: not asked
         except Exception:  # a cache that is down must not take the public pages down with it
             logger.warning("Public page cache unavailable; rendering instead", exc_info=True)
             continue
@@ -80,7 +111,9 @@ def _cached_page(key: str, tiers: list[tuple[BaseCache, int]]) -> bytes | None:
 def _keep_page(key: str, body: bytes, tiers: list[tuple[BaseCache, int]]) -> None:
     for store, seconds in tiers:
         try:
-            store.set(key, body, seconds)
+            _ask(store, "set", key, body, seconds)
+        except pybreaker.CircuitBreakerError:
+            continue
         except Exception:
             logger.warning("Public page cache unavailable; page not stored", exc_info=True)
 

@@ -1,5 +1,6 @@
 """Notifications: who receives what, once; and a real Celery worker delivering them."""
 
+import threading
 import time
 
 import pytest
@@ -11,8 +12,8 @@ from django.db import transaction
 
 from config.celery import app
 from editorial.models import Event, Notification
-from editorial.notifications import delivery
-from editorial.workflow import events, services
+from editorial.notifications import delivery, relay
+from editorial.workflow import services
 from editorial.workflow.permissions import Role
 from tests.conftest import ALL_TICKED
 from tests.factories import UserFactory, make_article, signing_request
@@ -113,16 +114,28 @@ def close_thread_connections(**kwargs) -> None:
     db.connections.close_all()
 
 
+@pytest.fixture
+def relay_thread():
+    """The relay, as ``manage.py run_relay`` runs it, in a thread of this process."""
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join(timeout=15)
+    assert not thread.is_alive(), "the relay did not stop"
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_delivers_the_submission_email(worker, author, editor, mailoutbox):
+def test_a_real_worker_delivers_the_submission_email(worker, relay_thread, author, editor, mailoutbox):
     article = services.article_submit(article=make_article(author), actor=author)
     event = Event.objects.get(article=article)
     assert wait_for(lambda: Event.objects.get(pk=event.pk).status == Event.Status.DONE), "not delivered"
     assert [m.to for m in mailoutbox] == [[editor.email]]
     # Handing the same event over again (the beat's re-enqueue) sends nothing more.
-    events.enqueue_event(event.pk)
-    events.enqueue_event(event.pk)
+    relay.publish([event.pk])
+    relay.publish([event.pk])
     time.sleep(3)
     assert len(mailoutbox) == 1
     assert Notification.objects.get(event=event, channel="email").attempts == 1
@@ -130,7 +143,7 @@ def test_a_real_worker_delivers_the_submission_email(worker, author, editor, mai
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_transition_sends_nothing(worker, author, editor, mailoutbox):
+def test_a_rolled_back_transition_sends_nothing(worker, relay_thread, author, editor, mailoutbox):
     article = make_article(author)
     with pytest.raises(RuntimeError), transaction.atomic():
         services.article_submit(article=article, actor=author)

@@ -8,7 +8,15 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from editorial.models import Delivery, Event, EventKind, Notification, NotificationSettings
+from editorial.models import (
+    Delivery,
+    Digest,
+    Event,
+    EventKind,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+)
 from editorial.notifications import delivery, digests, inbox, reminders
 from editorial.notifications.delivery import DeliveryIncomplete
 from editorial.workflow import board, services
@@ -80,13 +88,47 @@ def test_a_digest_preference_holds_the_email_for_one_daily_message(client, autho
     assert inbox.unread_count(editor) == 3  # the inbox gets everything at once
     collected = digests.collect_digests()
     assert len(collected) == 1 and digests.collect_digests() == []
-    digests.deliver_digest(collected[0])
-    digests.deliver_digest(collected[0])  # a redelivered task sends nothing more
+    digest = Digest.objects.get(pk=collected[0])
+    assert digest.event.kind == EventKind.DIGEST and digest.event.status == Event.Status.PENDING
+    assert digest.event.relayed_at is None  # waiting for the relay like any other event
+    delivery.deliver(digest.event_id)
+    delivery.deliver(digest.event_id)  # a redelivered task sends nothing more
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.subject == "Your editorial digest: 3 updates"
     assert all(f"Question {n}?" in message.body for n in range(3))
-    assert Notification.objects.filter(recipient=editor, channel="email", status=N.SENT).count() == 3
+    assert Notification.objects.filter(digest=digest, status=N.SENT).count() == 3
+    digest_email = Notification.objects.get(event=digest.event)  # its own delivery, no inbox entry
+    assert (digest_email.channel, digest_email.status, digest_email.attempts) == ("email", N.SENT, 1)
+    assert message.extra_headers["Message-ID"] == f"<{digest_email.idempotency_key}@editorial.invalid>"
+    assert Event.objects.get(pk=digest.event_id).status == Event.Status.DONE
+
+
+@pytest.mark.django_db
+def test_a_digest_that_cannot_be_sent_is_dead_lettered_and_retried_by_the_admin(client, author, editor, monkeypatch):
+    NotificationPreference.objects.create(user=editor, kind=EventKind.SUBMITTED, delivery=Delivery.DIGEST)
+    services.article_submit(article=make_article(author), actor=author)
+    deliver_all()
+    digest = Digest.objects.get(pk=digests.collect_digests()[0])
+
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError("SMTP refused")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    with pytest.raises(DeliveryIncomplete):
+        delivery.deliver(digest.event_id)
+    assert delivery.give_up(digest.event_id) == 1
+    dead = Notification.objects.get(event=digest.event_id)
+    assert dead.status == N.DEAD and "SMTP refused" in dead.last_error
+    monkeypatch.undo()
+
+    client.force_login(editor)
+    client.post(reverse("admin:editorial_notification_changelist"), {"action": "retry", "_selected_action": [dead.pk]})
+    event = Event.objects.get(pk=digest.event_id)
+    assert (event.status, event.relayed_at) == (Event.Status.PENDING, None)  # back in the relay's queue
+    delivery.deliver(event.pk)
+    assert [m.subject for m in mail.outbox] == ["Your editorial digest: 1 update"]
+    assert Notification.objects.get(recipient=editor, channel="email", digest=digest).status == N.SENT
 
 
 @pytest.mark.django_db
@@ -117,16 +159,19 @@ def test_dead_letters_after_the_last_retry_and_a_manual_retry(client, author, ed
     log = client.get(reverse("admin:editorial_notification_changelist") + "?status__exact=dead").content.decode()
     assert "SMTP refused" in log
     monkeypatch.undo()
-    enqueued = []
-    monkeypatch.setattr("editorial.workflow.events.enqueue_event", enqueued.append)
-    with pytest.MonkeyPatch.context():
-        response = client.post(
-            reverse("admin:editorial_notification_changelist"),
-            {"action": "retry", "_selected_action": [dead.pk]},
-        )
+
+    def no_broker_in_a_request(*args, **kwargs):
+        raise AssertionError("the admin's request published to the broker")
+
+    monkeypatch.setattr("celery.app.base.Celery.send_task", no_broker_in_a_request)
+    response = client.post(
+        reverse("admin:editorial_notification_changelist"),
+        {"action": "retry", "_selected_action": [dead.pk]},
+    )
     assert response.status_code == 302
     dead.refresh_from_db()
     assert dead.status == N.PENDING
+    assert Event.objects.filter(pk=event.pk, status=Event.Status.PENDING, relayed_at=None).exists()
     delivery.deliver(event.pk)
     assert len(mail.outbox) == 1 and Notification.objects.get(pk=dead.pk).status == N.SENT
 

@@ -2,16 +2,21 @@
 
 import os
 import re
+import socket
+import time
 import uuid
 from types import SimpleNamespace
 
+import pybreaker
 import pytest
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from editorial.public import cache
 from editorial.workflow import services
 from tests.factories import signing_request
 
@@ -141,7 +146,56 @@ def test_a_cache_that_is_down_does_not_take_the_pages_down(client, in_state, cap
         for path in [*PAGES, article_url(article)]:
             assert client.get(path).status_code == 200, path
             assert client.get(path).status_code == 200, path
-    assert "Public page cache unavailable" in caplog.text
+    assert "Shared page cache failed: not asked again" in caplog.text
+
+
+@pytest.fixture
+def frozen_redis():
+    """A port that accepts connections and never answers, as a Redis stopped by SIGSTOP does."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    server.close()
+
+
+@pytest.mark.django_db
+def test_a_cache_that_times_out_once_is_not_asked_again_for_a_while(client, in_state, frozen_redis, monkeypatch):
+    """Regression (issue 16): a frozen Redis made every anonymous page wait for its socket timeouts."""
+    in_state("submitted")
+    asked = []
+    get = RedisCache.get
+    monkeypatch.setattr(RedisCache, "get", lambda self, *a, **k: asked.append(1) or get(self, *a, **k))
+    monkeypatch.setattr(cache.breaker, "reset_timeout", 1.0)
+    frozen = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": frozen_redis,
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        },
+        "public_pages": LOCAL,
+    }
+    with override_settings(CACHES=frozen):
+        timings = []
+        for path in ["/", *["/?specialty=1", "/?status=submitted"] * 10]:
+            started = time.monotonic()
+            assert client.get(path).status_code == 200
+            timings.append(time.monotonic() - started)
+        assert len(asked) == 1  # asked once, timed out, then left alone
+        assert timings[0] >= 0.25 and max(timings[1:]) < 0.2, timings
+        time.sleep(1.1)  # the breaker lets one request try again: still frozen, so it opens again
+        client.get("/")
+        client.get("/")
+        assert len(asked) == 2
+
+
+def test_the_breaker_closes_when_the_cache_answers_again():
+    cache.breaker.open()
+    with pytest.raises(pybreaker.CircuitBreakerError):
+        cache.breaker.call(lambda: "asked")
+    cache.breaker.half_open()
+    assert cache.breaker.call(lambda: "asked") == "asked"
+    assert cache.breaker.current_state == pybreaker.STATE_CLOSED
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """The services: the trail they leave, what they refuse, and that they are all-or-nothing."""
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article, ArticleVersion
@@ -221,15 +221,18 @@ def test_a_failure_inside_a_service_rolls_everything_back(author, monkeypatch, d
 
 
 @pytest.mark.django_db
-def test_events_are_handed_to_celery_only_after_commit(author, monkeypatch, django_capture_on_commit_callbacks):
-    enqueued = []
-    monkeypatch.setattr("editorial.workflow.events.enqueue_event", enqueued.append)
+def test_a_service_writes_its_event_and_never_touches_the_broker(author, monkeypatch):
+    """No broker I/O in a request: the relay hands the committed event over, not the service."""
+
+    def no_broker(*args, **kwargs):
+        raise AssertionError("a service published to the broker")
+
+    monkeypatch.setattr("celery.app.base.Celery.send_task", no_broker)
     article = make_article(author)
-    with django_capture_on_commit_callbacks(execute=True):
+    with transaction.atomic():
         services.article_submit(article=article, actor=author)
-        assert enqueued == []  # nothing leaves while the transaction is open
     event = Event.objects.get(article=article)
-    assert enqueued == [event.pk]
+    assert (event.status, event.relayed_at) == (Event.Status.PENDING, None)  # waiting for the relay
 
 
 @pytest.mark.django_db

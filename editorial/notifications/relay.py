@@ -1,0 +1,224 @@
+"""The relay: committed outbox events handed to Celery, outside any web request.
+
+Services only write an event row in their transaction (``editorial.workflow.events``). This
+process (``manage.py run_relay``) takes the rows that wait, hands each to the delivery task by
+its registered name, and stamps ``relayed_at``. A broker that is frozen or down therefore
+costs the relay a socket timeout and a retry, never a page.
+
+- **Waking.** On PostgreSQL it listens on ``editorial_events``: a trigger on the event table
+  sends ``NOTIFY`` inside the writing transaction, which PostgreSQL delivers at commit (and
+  never for a rollback), so the relay wakes within a millisecond of the commit. It also polls
+  every ``EDITORIAL_RELAY_POLL_SECONDS`` in case a notification was missed while reconnecting.
+  On SQLite (the embedded default) it polls every ``EDITORIAL_RELAY_SQLITE_POLL_SECONDS``.
+- **Several relays.** A claim is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)
+  RETURNING id``: two relays never take the same row (SQLite has one writer at a time).
+- **Failures.** Events the broker did not take are put back (``relayed_at`` emptied) and the
+  relay backs off, up to ``EDITORIAL_RELAY_BACKOFF_MAX_SECONDS``. A relay killed between its
+  claim and its publish leaves rows stamped but never published: the beat's requeue
+  (``editorial.notifications.outbox``) hands them over. Handing an event over twice costs a
+  task, never an e-mail: delivery is idempotent (``editorial.notifications.delivery``).
+"""
+
+import contextlib
+import logging
+import threading
+import time
+
+from celery import current_app
+from django.conf import settings
+from django.db import DatabaseError, connection, connections
+from django.utils import timezone
+
+from editorial.models import Event
+
+log = logging.getLogger(__name__)
+
+#: The PostgreSQL channel the event table's trigger notifies (editorial/migrations/0007).
+CHANNEL = "editorial_events"
+#: The delivery task's registered name (``editorial.notifications.tasks.deliver_event``).
+DELIVER_EVENT_TASK = "editorial.tasks.deliver_event"
+
+
+class BrokerUnavailable(Exception):
+    """The broker refused or timed out a publish; the events not handed over wait again.
+
+    ``handed`` says how many of the batch the broker took before it failed.
+    """
+
+    def __init__(self, message: str, *, handed: int) -> None:
+        super().__init__(message)
+        self.handed = handed
+
+
+def _table() -> str:
+    return connection.ops.quote_name(Event._meta.db_table)
+
+
+def waiting() -> bool:
+    """Whether any committed event waits for the relay (a read: takes no write lock on SQLite)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {_table()} WHERE status = %s AND relayed_at IS NULL LIMIT 1",  # noqa: S608
+            [Event.Status.PENDING],
+        )
+        return cursor.fetchone() is not None
+
+
+def claim(limit: int) -> tuple[list[int], object]:
+    """Stamp up to ``limit`` waiting events as this relay's, oldest first; one statement.
+
+    Returns their ids (ascending) and the stamp written (the database's value, for ``release``).
+    On PostgreSQL rows another relay is claiming are skipped (SKIP LOCKED); a row it claimed
+    and committed no longer matches ``relayed_at IS NULL``.
+    """
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    table = _table()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET relayed_at = %s WHERE id IN (SELECT id FROM {table} "  # noqa: S608
+            f"WHERE status = %s AND relayed_at IS NULL ORDER BY id LIMIT %s{lock}) RETURNING id",
+            [stamp, Event.Status.PENDING, limit],
+        )
+        return sorted(row[0] for row in cursor.fetchall()), stamp
+
+
+def release(event_ids: list[int], stamp) -> None:
+    """Put back events this relay claimed (with ``stamp``) but could not hand over."""
+    if not event_ids:
+        return
+    marks = ", ".join(["%s"] * len(event_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table()} SET relayed_at = NULL WHERE relayed_at = %s AND id IN ({marks})",  # noqa: S608
+            [stamp, *event_ids],
+        )
+
+
+def publish(event_ids: list[int]) -> int:
+    """Hand each event to the delivery task, in order, over one broker connection.
+
+    Returns how many were handed over; raises ``BrokerUnavailable`` at the first refusal or
+    timeout (``CELERY_BROKER_TRANSPORT_OPTIONS`` bound it; publishes are not retried here).
+    """
+    app = current_app
+    done = 0
+    try:
+        with app.producer_or_acquire() as producer:
+            for event_id in event_ids:
+                app.send_task(DELIVER_EVENT_TASK, args=[event_id], producer=producer, retry=False)
+                done += 1
+    except Exception as exc:  # kombu and redis-py raise a dozen kinds; all mean "not taken"
+        raise BrokerUnavailable(f"the broker took {done} of {len(event_ids)} events: {exc!r}", handed=done) from exc
+    return done
+
+
+def relay_once(limit: int = 100) -> int:
+    """Claim and hand over one batch of waiting events; returns how many went to the broker.
+
+    Raises ``BrokerUnavailable`` after putting back the events the broker did not take.
+    """
+    event_ids, stamp = claim(limit)
+    if not event_ids:
+        return 0
+    try:
+        return publish(event_ids)
+    except BrokerUnavailable as exc:
+        release(event_ids[exc.handed :], stamp)
+        raise
+
+
+class _Listener:
+    """PostgreSQL: a connection of its own that only LISTENs, so no notification is lost.
+
+    (psycopg 3 drops notifications that arrive while its connection runs another statement;
+    a connection that runs nothing else keeps them in its socket until ``notifies()`` reads.)
+    """
+
+    def __init__(self) -> None:
+        self.wrapper = None
+
+    def listen(self) -> None:
+        """Subscribe, if not yet: every commit after this wakes ``wait``."""
+        if self.wrapper is None:
+            self.wrapper = connections.create_connection("default")
+            self.wrapper.ensure_connection()
+            self.wrapper.connection.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for a notification; True if one came. Drains the rest."""
+        self.listen()
+        pg = self.wrapper.connection
+        woken = any(True for _ in pg.notifies(timeout=seconds, stop_after=1))
+        if woken:  # those that came meanwhile are covered by the claim that follows
+            for _ in pg.notifies(timeout=0.0):
+                pass
+        return woken
+
+    def close(self) -> None:
+        if self.wrapper is not None:
+            with contextlib.suppress(DatabaseError):
+                self.wrapper.close()
+        self.wrapper = None
+
+
+def run(*, stop: threading.Event, batch: int = 100) -> None:
+    """Relay until ``stop`` is set: hand over what waits, then sleep until woken or polled.
+
+    Database and broker outages are logged and retried with backoff; nothing here raises.
+    """
+    postgres = connection.vendor == "postgresql"
+    listener = _Listener() if postgres else None
+    poll = settings.EDITORIAL_RELAY_POLL_SECONDS if postgres else settings.EDITORIAL_RELAY_SQLITE_POLL_SECONDS
+    backoff = 0.0
+    log.info("Relay started (%s)", "LISTEN/NOTIFY" if postgres else f"polling every {poll} s")
+    while not stop.is_set():
+        try:
+            if postgres:
+                listener.listen()  # before the pass: nothing committed after it goes unnoticed
+                _fast_commits()
+            if postgres or waiting():
+                while relay_once(batch) == batch and not stop.is_set():
+                    pass
+            backoff = 0.0
+        except (BrokerUnavailable, DatabaseError) as exc:
+            backoff = min(max(2 * backoff, 0.25), settings.EDITORIAL_RELAY_BACKOFF_MAX_SECONDS)
+            log.warning("Relay: %s; trying again in %.2f s", exc, backoff)
+            if isinstance(exc, DatabaseError):
+                connection.close()
+                if listener:
+                    listener.close()
+            stop.wait(backoff)
+            continue
+        _sleep(stop, listener, poll)
+    if listener:
+        listener.close()
+    connection.close()
+    log.info("Relay stopped")
+
+
+def _fast_commits() -> None:
+    """The relay's stamps need no disk flush: a stamp lost in a crash only means one more hand-over."""
+    if connection.connection is None:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+
+
+def _sleep(stop: threading.Event, listener: _Listener | None, poll: float) -> None:
+    """Until a notification, the next poll, or ``stop`` (checked at least every second)."""
+    deadline = time.monotonic() + poll
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        if listener is None:
+            stop.wait(min(left, 1.0))
+            continue
+        try:
+            if listener.wait(min(left, 1.0)):
+                return
+        except DatabaseError as exc:
+            log.warning("Relay: lost its LISTEN connection (%s); reconnecting", exc)
+            listener.close()
+            return
