@@ -1,15 +1,19 @@
 import contextlib
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from articles.models import Article
+from config.celery import app
 from editorial.workflow import board, services
 from editorial.workflow.permissions import Role
 from reviewers.models import CHECKLIST, Invitation
 from tests.factories import UserFactory, make_article, make_board_member, signing_request
+from tests.processes import FakeSMTP, RedisServer, wait_until
 
 
 def verify_session(client: Client, user) -> None:
@@ -158,10 +162,9 @@ def in_state(author, editor, reviewers):
 def _empty_the_test_queue_afterwards():
     """Tests that commit hand events to the configured broker; leave its queue empty."""
     yield
-    from config.celery import app
 
-    with contextlib.suppress(Exception), app.connection_for_write() as connection:
-        connection.default_channel.queue_purge("celery")
+    with contextlib.suppress(Exception), app.connection_for_write() as broker:
+        broker.default_channel.queue_purge("celery")
 
 
 def clear_page_caches() -> None:
@@ -180,3 +183,70 @@ def _fresh_page_caches():
     clear_page_caches()
     yield
     clear_page_caches()
+
+
+# --- Real processes: a private redis-server, a fake SMTP server, product processes ---------------
+
+
+def database_url() -> str:
+    """The URL of the test database, for processes started by a test."""
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp():
+    server = FakeSMTP()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def publisher(redis_server, monkeypatch):
+    """This process (standing in for the beat) publishes to the test's own Redis."""
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)  # Celery reads it before its own conf
+    app.conf.broker_url = redis_server.url
+    app.conf.broker_transport_options = {
+        key: value for key, value in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items() if "folder" not in key
+    } | {"socket_timeout": 2, "socket_connect_timeout": 2, "max_retries": 1, "interval_start": 0}
+    app._pool = None
+    app.amqp._producer_pool = None
+    yield app
+    app.conf.broker_url, app.conf.broker_transport_options = saved
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def processes(redis_server, tmp_path):
+    """Start product processes (workers, relays, web servers) on the test's Redis and database.
+
+    ``start(kind, **options)`` waits until the process is ready; all are stopped at the end.
+    """
+    started = []
+
+    def start(kind, *, wait: bool = True, **kwargs):
+        process = kind(broker_url=redis_server.url, database_url=database_url(), **kwargs)
+        log = tmp_path / f"{kind.__name__.lower()}-{len(started)}.log"
+        process.start(log)
+        started.append(process)
+        if wait:
+            assert wait_until(process.ready, timeout=60), log.read_text()
+        return process
+
+    start.started = started
+    yield start
+    for process in started:
+        process.stop()

@@ -4,7 +4,9 @@ Each test starts and stops only what it owns, by PID, on spare loopback ports: n
 machine's shared Redis or PostgreSQL.
 """
 
+import http.client
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -14,6 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import redis
 
@@ -319,3 +322,36 @@ class Web(Process):
                 return True
         except OSError:
             return False
+
+
+class HttpClient:
+    """Plain HTTP/1.1 requests to a web process, as a browser with (or without) a session sends them.
+
+    ``session`` is a session id (from the test client's ``force_login``); posts carry a CSRF
+    cookie and the same token in the form, as a page's form would.
+    """
+
+    def __init__(self, base_url: str, *, session: str | None = None) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.csrf = secrets.token_hex(16)
+        self.cookies = {"csrftoken": self.csrf, **({"sessionid": session} if session else {})}
+
+    def request(self, method: str, path: str, *, form: dict | None = None, cookies: bool = True) -> tuple[int, float]:
+        """Returns the status and the seconds from sending to the last byte of the answer."""
+        headers = {"Host": f"{self.host}:{self.port}"}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode({**form, "csrfmiddlewaretoken": self.csrf})
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        started = time.monotonic()
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            return response.status, time.monotonic() - started
+        finally:
+            connection.close()

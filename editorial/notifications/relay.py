@@ -122,10 +122,12 @@ def relay_once(limit: int = 100) -> int:
     if not event_ids:
         return 0
     try:
-        return publish(event_ids)
+        handed = publish(event_ids)
     except BrokerUnavailable as exc:
         release(event_ids[exc.handed :], stamp)
         raise
+    log.debug("Relay handed over %d events (%d to %d)", handed, event_ids[0], event_ids[-1])
+    return handed
 
 
 class _Listener:

@@ -10,16 +10,15 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 
-from config.celery import app
 from editorial.models import Delivery, Digest, Event, Notification, NotificationPreference
 from editorial.notifications import outbox, relay, tasks
 from editorial.workflow import services
 from editorial.workflow.permissions import Role
 from tests.factories import UserFactory, make_article
-from tests.processes import FakeSMTP, RedisServer, Relay, Worker, spare_port, wait_until
+from tests.processes import FakeSMTP, Relay, Worker, spare_port, wait_until
 
 pytestmark = [
     pytest.mark.worker,
@@ -29,65 +28,6 @@ pytestmark = [
     ),
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed here"),
 ]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp():
-    server = FakeSMTP()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def publisher(redis_server, monkeypatch):
-    """This process (standing in for the beat) publishes to the test's own Redis."""
-    saved = (app.conf.broker_url, app.conf.broker_transport_options)
-    monkeypatch.setenv("CELERY_BROKER_URL", redis_server.url)  # Celery reads it before its own conf
-    app.conf.broker_url = redis_server.url
-    app.conf.broker_transport_options = {
-        key: value for key, value in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items() if "folder" not in key
-    } | {"socket_timeout": 2, "socket_connect_timeout": 2, "max_retries": 1, "interval_start": 0}
-    app._pool = None
-    app.amqp._producer_pool = None
-    yield app
-    app.conf.broker_url, app.conf.broker_transport_options = saved
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def processes(redis_server, tmp_path):
-    """Start workers and relays on the test's Redis and database; all stopped at the end."""
-    started = []
-
-    def start(kind, *, wait: bool = True, **kwargs):
-        process = kind(broker_url=redis_server.url, database_url=database_url(), **kwargs)
-        log = tmp_path / f"{kind.__name__.lower()}-{len(started)}.log"
-        process.start(log)
-        started.append(process)
-        if wait:
-            assert wait_until(process.ready, timeout=60), log.read_text()
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
 
 
 @pytest.fixture
