@@ -1,21 +1,32 @@
-"""Notifications: commit-to-delivered latency beside a bare Celery round trip, then 5,000 events.
+"""Notifications: commit-to-delivered latency beside a bare one-way Celery hop, then 5,000 events.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_1k python -m bench.notifications
 
 Everything runs here: a redis-server of the benchmark's own on a spare loopback port (the
-broker, and a result backend for the bare task only), and one real Celery worker process
-(``celery -A config worker``, pool solo unless --pool says otherwise) with bench/settings.py.
+broker, and a result backend for the bare task only), the relay (``manage.py run_relay``),
+one real Celery worker process (``celery -A config worker``, pool solo unless --pool says
+otherwise), all with bench/settings.py, and a small SMTP sink on loopback
+(tests/processes.py) that records when it took each message and its Message-ID.
 
-Events are written as the services write them: ``editorial.workflow.events.record_event`` inside a
-transaction, handed to Celery after commit; each is a decision for one generated author, so
-one inbox entry and one e-mail. The worker delivers them with the app's own task.
+Events are written as the services write them: ``editorial.workflow.events.record_event``
+inside a transaction; the relay hands each to Celery once committed (woken by the NOTIFY
+the event table's trigger sends at commit). Each is a decision for one generated author, so
+one inbox entry and one e-mail.
 
-1. Latency, one event at a time (the worker idle each time), alternating with the bare task
-   (``bench.tasks.noop``). E-mail goes to Django's dummy backend (EMAIL_URL=dummymail://).
-2. Throughput: 5,000 events written as fast as one process can, delivered by the worker to a
-   small SMTP sink on loopback (tests/processes.py), which records every Message-ID. No loss,
-   no duplicate: every event has exactly one sent e-mail row with one attempt, and the sink
-   received each message exactly once.
+1. Latency, one event at a time (everything idle each time), interleaved with the bare
+   task (``bench.tasks.noop``), one of each per round:
+   - **commit → delivery committed and visible**, the figure judged: from just after the
+     event's COMMIT returned to the moment this process is told that the worker's mark
+     ("sent") is committed. It is told by ``NOTIFY`` from a trigger the benchmark puts on
+     the deliveries table for the run (``bench_delivery_visible``, dropped at the end),
+     delivered by PostgreSQL at that commit: no polling, nothing ends early.
+   - commit → e-mail accepted by SMTP (the sink's clock, taken when it has the message).
+   - the relay's wake-up: commit → the relay's claim (its ``relayed_at`` stamp).
+   - **the bare one-way hop**: publish → the task starts running in the worker (its own
+     ``time.time()``, carried back through the result backend; the way back is not timed).
+2. Throughput: 5,000 events written as fast as one process can, relayed and delivered by
+   the worker to the SMTP sink. No loss, no duplicate: every event has exactly one sent
+   e-mail row with one attempt, and the sink received each message exactly once.
 """
 
 import argparse
@@ -87,6 +98,32 @@ class CeleryWorker:
                 self.process.wait(timeout=10)
 
 
+class RelayProcess(CeleryWorker):
+    """``manage.py run_relay`` with the bench settings, stopped like the worker."""
+
+    def __init__(self, *, broker: str, log: Path):
+        super().__init__(broker=broker, backend="", email_url="dummymail://", pool="solo", concurrency=1, log=log)
+        self.command = [sys.executable, "manage.py", "run_relay"]
+
+
+#: Tells this process when a delivery's "sent" mark is committed (installed for the run only).
+VISIBLE_TRIGGER = """
+CREATE OR REPLACE FUNCTION bench_delivery_visible() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('bench_delivered', NEW.event_id::text);
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS bench_delivery_visible ON editorial_notification;
+CREATE TRIGGER bench_delivery_visible AFTER UPDATE OF status ON editorial_notification
+    FOR EACH ROW WHEN (NEW.status = 'sent' AND NEW.channel = 'email') EXECUTE FUNCTION bench_delivery_visible();
+"""
+DROP_TRIGGER = """
+DROP TRIGGER IF EXISTS bench_delivery_visible ON editorial_notification;
+DROP FUNCTION IF EXISTS bench_delivery_visible();
+"""
+
+
 def emit(article, actor, commits: list) -> int:
     """One decision event, written and handed over exactly as the services do it."""
     from django.db import transaction
@@ -95,9 +132,11 @@ def emit(article, actor, commits: list) -> int:
     from editorial.workflow.events import record_event
 
     with transaction.atomic():
-        # Registered first, so it runs first after COMMIT, before the outbox's hand-over.
-        transaction.on_commit(lambda: commits.append(time.time()))
         event = record_event(kind=EventKind.DECISION, actor=actor, article=article, payload=dict(PAYLOAD))
+    # The clock starts when COMMIT has returned: the event is durable and visible. PostgreSQL
+    # sends the NOTIFY as the commit completes, so the relay may claim the event a fraction of
+    # a millisecond before this line runs (a negative wake-up below).
+    commits.append(time.time())
     return event.pk
 
 
@@ -107,12 +146,6 @@ def wait_for(predicate, timeout: float, every: float) -> None:
         if time.monotonic() > deadline:
             raise SystemExit("Timed out waiting for the worker: see the worker log.")
         time.sleep(every)
-
-
-def sent(event_id: int) -> bool:
-    from editorial.models import Notification
-
-    return Notification.objects.filter(event_id=event_id, channel="email", status="sent").exists()
 
 
 def cast(article_count_: int):
@@ -128,31 +161,35 @@ def cast(article_count_: int):
     return article, editor
 
 
-def measure_latency(count: int, article, editor) -> dict:
+def measure_latency(count: int, article, editor, listener, smtp) -> dict:
     from bench.tasks import noop
-    from editorial.models import Event, Notification
+    from editorial.models import Event
 
-    bare_one_way, bare_round_trip, commits, ids = [], [], [], []
+    bare_one_way, bare_round_trip, commits, visible, ids = [], [], [], {}, []
     for _ in range(count):
         started = time.time()
         ran_at = noop.apply_async().get(timeout=30)
         bare_round_trip.append(time.time() - started)
         bare_one_way.append(ran_at - started)
         ids.append(emit(article, editor, commits))
-        # Polled every 20 ms: the figures come from the timestamps, not from the polling,
-        # and a tighter loop would take the CPU the worker and PostgreSQL are measured on.
-        wait_for(lambda event_id=ids[-1]: sent(event_id), timeout=30, every=0.02)
-    created = dict(Event.objects.filter(pk__in=ids).values_list("pk", "created_at"))
-    delivered = dict(
-        Notification.objects.filter(event_id__in=ids, channel="email", status="sent").values_list("event_id", "sent_at")
-    )
-    from_row = [(delivered[i] - created[i]).total_seconds() for i in ids]
-    from_commit = [delivered[i].timestamp() - commit for i, commit in zip(ids, commits, strict=True)]
+        for note in listener.notifies(timeout=30):
+            visible[int(note.payload)] = time.time()
+            if int(note.payload) == ids[-1]:
+                break
+        else:
+            raise SystemExit("Timed out waiting for a delivery: see the worker and relay logs.")
+        time.sleep(0.02)  # let the worker finish its task before the next round
+    relayed = dict(Event.objects.filter(pk__in=ids).values_list("pk", "relayed_at"))
+    accepted = {}
+    for message in smtp.messages:
+        event_id = int(message["message_id"].split("-")[1])
+        accepted.setdefault(event_id, message["at"])
     return {
-        "from_row": summary_ms(from_row),
-        "from_commit": summary_ms(from_commit),
-        "bare_round_trip": summary_ms(bare_round_trip),
+        "to_visible": summary_ms([visible[i] - c for i, c in zip(ids, commits, strict=True)]),
+        "to_accepted": summary_ms([accepted[i] - c for i, c in zip(ids, commits, strict=True)]),
+        "relay_wake": summary_ms([relayed[i].timestamp() - c for i, c in zip(ids, commits, strict=True)]),
         "bare_one_way": summary_ms(bare_one_way),
+        "bare_round_trip": summary_ms(bare_round_trip),
     }
 
 
@@ -226,6 +263,7 @@ def main() -> None:
     require_postgresql()
     import celery
     import redis
+    from django.db import connection, connections
 
     from bench.tasks import noop
 
@@ -239,26 +277,12 @@ def main() -> None:
             "redis": f"{version} (own redis-server on 127.0.0.1:{redis_server.port})",
             "celery": celery.__version__,
             "worker": worker_text,
+            "relay": "1 process (manage.py run_relay), woken by NOTIFY",
+            "e-mail": "SMTP to a loopback sink (tests/processes.py FakeSMTP)",
         }
     )
-    worker = smtp = None
+    worker = relay = smtp = listener = None
     try:
-        worker = CeleryWorker(
-            broker=broker,
-            backend=backend,
-            email_url="dummymail://",
-            pool=args.pool,
-            concurrency=args.concurrency,
-            log=logs / "worker-latency.log",
-        )
-        worker.start()
-        noop.apply_async().get(timeout=120)  # the worker is up
-        for _ in range(20):  # warm up both paths
-            noop.apply_async().get(timeout=30)
-        measure_latency(20, article, editor)
-        latency = measure_latency(args.latency_events, article, editor)
-        worker.stop()
-
         smtp = FakeSMTP()
         smtp.start()
         worker = CeleryWorker(
@@ -267,39 +291,58 @@ def main() -> None:
             email_url=f"smtp://127.0.0.1:{smtp.port}",
             pool=args.pool,
             concurrency=args.concurrency,
-            log=logs / "worker-throughput.log",
+            log=logs / "worker.log",
         )
         worker.start()
-        noop.apply_async().get(timeout=120)
+        relay = RelayProcess(broker=broker, log=logs / "relay.log")
+        relay.start()
+        with connection.cursor() as cursor:
+            cursor.execute(VISIBLE_TRIGGER)
+        listener = connections.create_connection("default")
+        listener.ensure_connection()
+        listener.connection.execute("LISTEN bench_delivered")
+        noop.apply_async().get(timeout=120)  # the worker is up
+        for _ in range(20):  # warm up both paths
+            noop.apply_async().get(timeout=30)
+        measure_latency(20, article, editor, listener.connection, smtp)
+        smtp.messages.clear()
+        latency = measure_latency(args.latency_events, article, editor, listener.connection, smtp)
+        load_after_latency = "{:.2f}, {:.2f}".format(*os.getloadavg()[:2])
+        smtp.messages.clear()
         throughput = measure_throughput(args.events, article, editor, smtp)
     finally:
-        if worker:
-            worker.stop()
+        if listener:
+            listener.close()
+        with connection.cursor() as cursor:
+            cursor.execute(DROP_TRIGGER)
+        for process in (relay, worker):
+            if process:
+                process.stop()
         if smtp:
             smtp.stop()
         redis_server.stop()
 
     rows = [
-        ["notification: event row created → e-mail sent", *_cells(latency["from_row"])],
-        ["notification: commit → e-mail sent", *_cells(latency["from_commit"])],
-        ["bare task: publish → result back (round trip)", *_cells(latency["bare_round_trip"])],
-        ["bare task: publish → task runs (one way)", *_cells(latency["bare_one_way"])],
+        ["commit → delivery committed and visible (judged)", *_cells(latency["to_visible"])],
+        ["commit → e-mail accepted by the SMTP sink", *_cells(latency["to_accepted"])],
+        ["relay's wake-up: commit → relay's claim", *_cells(latency["relay_wake"])],
+        ["bare task: publish → task starts (one way)", *_cells(latency["bare_one_way"])],
+        ["bare task: publish → result back (round trip, for reference)", *_cells(latency["bare_round_trip"])],
     ]
     print(
         table(
-            ["latency (e-mail to the dummy backend)", "n", "p50 ms", "p95 ms", "max ms"],
+            ["latency (interleaved, one of each per round)", "n", "p50 ms", "p95 ms", "max ms"],
             rows,
             "Latency, one event at a time",
         )
     )
-    # The issue's figure is commit → delivered; row → delivered (which adds the rest of the
-    # writing transaction) is printed beside it.
-    bare = latency["bare_round_trip"]["p95"]
-    ratio = latency["from_commit"]["p95"] / bare
-    verdict = "met" if ratio <= 2 else "MISSED"
+    bare = latency["bare_one_way"]["p95"]
+    ratio = latency["to_visible"]["p95"] / bare
+    verdict = "met" if ratio <= 2.5 else "MISSED"
     print(
-        f"\nTarget: commit → e-mail sent, p95 within 2× of the bare round trip's p95: {ratio:.2f}× ({verdict}); "
-        f"from the event row's creation: {latency['from_row']['p95'] / bare:.2f}×\n"
+        f"\nTarget: commit → delivery committed and visible, p95 within 2.5× the bare one-way hop's p95: "
+        f"{ratio:.2f}× ({verdict}); commit → accepted by SMTP: {latency['to_accepted']['p95'] / bare:.2f}×. "
+        f"Load average (1, 5 min) after the latency rounds: {load_after_latency}\n"
     )
     print(
         table(
@@ -315,6 +358,7 @@ def main() -> None:
         )
     )
     print("\nNo loss, no duplicate: " + ("yes" if throughput["ok"] else "NO: see the counts above"))
+    print("Load average (1, 5 min) at the end: {:.2f}, {:.2f}".format(*os.getloadavg()[:2]))
     write_json(args.json, {"latency": latency, "throughput": throughput})
 
 

@@ -78,15 +78,16 @@ def fan_out(event: Event) -> FanOut:
         return FanOut(False, None, 0, people)
     # INSERT ... ON CONFLICT DO NOTHING ... RETURNING (PostgreSQL; SQLite since 3.35): the
     # unique (event, recipient, channel) key keeps one row each, and RETURNING says which
-    # rows this call wrote, which bulk_create(ignore_conflicts=True) cannot tell. One
-    # statement, committed on its own: the deliveries exist before anything is sent.
+    # rows this call wrote, which bulk_create(ignore_conflicts=True) cannot tell.
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '')"] * len(rows))
-    written = _sql(
-        f"INSERT INTO {_table(Notification)} (event_id, recipient_id, channel, status, attempts, "  # noqa: S608
-        f"claimed_at, sent_at, created_at, last_error) VALUES {values} "
-        "ON CONFLICT (event_id, recipient_id, channel) DO NOTHING RETURNING id, recipient_id, status",
-        [value for row in rows for value in (event.pk, *row, now)],
-    )
+    with transaction.atomic(savepoint=False):
+        _commit_without_waiting_for_the_disk()
+        written = _sql(
+            f"INSERT INTO {_table(Notification)} (event_id, recipient_id, channel, status, attempts, "  # noqa: S608
+            f"claimed_at, sent_at, created_at, last_error) VALUES {values} "
+            "ON CONFLICT (event_id, recipient_id, channel) DO NOTHING RETURNING id, recipient_id, status",
+            [value for row in rows for value in (event.pk, *row, now)],
+        )
     claimed = next(((pk, people[recipient]) for pk, recipient, status in written if status == N.SENDING), None)
     pending = sum(status == N.PENDING for _, _, status in written)
     return FanOut(bool(written), claimed, pending, people)
@@ -97,6 +98,19 @@ def fan_out(event: Event) -> FanOut:
 # the project's machine, three times the database's own work, and the path must stay within
 # twice a bare Celery round trip (bench/notifications.py). Tests run it on SQLite and
 # PostgreSQL alike (tests/editorial/notifications/test_delivery.py, test_faults.py).
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """PostgreSQL: this transaction's COMMIT returns before its WAL reaches the disk.
+
+    For the fan-out only. It changes no guarantee: the mark that follows each send commits
+    synchronously, and WAL is flushed in order, so the fan-out is on disk by then. Only a
+    database crash during the send itself could lose it, and that is the window in which a
+    crash already means one repeat of that message (the module's docstring). On this
+    project's machine a synchronous commit took 1 to 3.5 ms, an asynchronous one 0.2 ms.
+    """
+    if connection.vendor == "postgresql":
+        _sql("SET LOCAL synchronous_commit TO off", [])
 
 
 def _table(model) -> str:
@@ -220,6 +234,9 @@ def deliver(event_id: int) -> None:
         delivery_id, recipient = current
         tried.add(delivery_id)
         error = _send(event, delivery_id, recipient)
+        if fresh and left <= 0 and not error and event.kind != EventKind.DIGEST and _one_statement_marks():
+            done = _mark_sent_and_finish(event_id, delivery_id)
+            break
         with transaction.atomic(savepoint=False):  # the mark, then the next claim or the event's end
             _mark(event, delivery_id, error)
             # A fresh fan-out knows how many e-mails it wrote; otherwise claim until none is due.
@@ -243,6 +260,29 @@ def _finish(event_id: int) -> bool:
         f"AND NOT EXISTS (SELECT 1 FROM {_table(Notification)} n WHERE n.event_id = %s AND n.channel = %s "
         "AND n.status IN (%s, %s, %s)) RETURNING id",
         [Event.Status.DONE, _now(), event_id, Event.Status.PENDING, event_id, EMAIL, N.PENDING, N.FAILED, N.SENDING],
+    )
+    return bool(finished) or Event.objects.filter(pk=event_id, status=Event.Status.DONE).exists()
+
+
+def _one_statement_marks() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _mark_sent_and_finish(event_id: int, delivery_id: int) -> bool:
+    """PostgreSQL: the last e-mail's mark and the event's end in one statement, one commit.
+
+    The CTE's UPDATE is not visible to the outer statement's snapshot, so the row being
+    marked is left out of the "still waiting" test by its id. Returns whether the event is done.
+    """
+    n, e = _table(Notification), _table(Event)
+    now = _now()
+    finished = _sql(
+        f"WITH marked AS (UPDATE {n} SET status = %s, sent_at = %s, last_error = '' WHERE id = %s RETURNING id) "  # noqa: S608
+        f"UPDATE {e} SET status = %s, done_at = %s WHERE id = %s AND status = %s AND EXISTS (SELECT 1 FROM marked) "
+        f"AND NOT EXISTS (SELECT 1 FROM {n} x WHERE x.event_id = %s AND x.channel = %s AND x.id <> %s "
+        "AND x.status IN (%s, %s, %s)) RETURNING id",
+        [N.SENT, now, delivery_id, Event.Status.DONE, now, event_id, Event.Status.PENDING]
+        + [event_id, EMAIL, delivery_id, N.PENDING, N.FAILED, N.SENDING],
     )
     return bool(finished) or Event.objects.filter(pk=event_id, status=Event.Status.DONE).exists()
 
