@@ -161,16 +161,30 @@ def cast(article_count_: int):
     return article, editor
 
 
+def durable_commit() -> float:
+    """Seconds for the smallest transaction PostgreSQL must flush to disk at COMMIT (an xid, no rows).
+
+    The delivery's mark pays one such flush; printed beside the figures as the disk's share.
+    """
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT txid_current()")
+    return time.perf_counter() - started
+
+
 def measure_latency(count: int, article, editor, listener, smtp) -> dict:
     from bench.tasks import noop
     from editorial.models import Event
 
-    bare_one_way, bare_round_trip, commits, visible, ids = [], [], [], {}, []
+    bare_one_way, bare_round_trip, commits, visible, ids, flushes = [], [], [], {}, [], []
     for _ in range(count):
         started = time.time()
         ran_at = noop.apply_async().get(timeout=30)
         bare_round_trip.append(time.time() - started)
         bare_one_way.append(ran_at - started)
+        flushes.append(durable_commit())
         ids.append(emit(article, editor, commits))
         for note in listener.notifies(timeout=30):
             visible[int(note.payload)] = time.time()
@@ -190,6 +204,7 @@ def measure_latency(count: int, article, editor, listener, smtp) -> dict:
         "relay_wake": summary_ms([relayed[i].timestamp() - c for i, c in zip(ids, commits, strict=True)]),
         "bare_one_way": summary_ms(bare_one_way),
         "bare_round_trip": summary_ms(bare_round_trip),
+        "durable_commit": summary_ms(flushes),
     }
 
 
@@ -328,6 +343,7 @@ def main() -> None:
         ["relay's wake-up: commit → relay's claim", *_cells(latency["relay_wake"])],
         ["bare task: publish → task starts (one way)", *_cells(latency["bare_one_way"])],
         ["bare task: publish → result back (round trip, for reference)", *_cells(latency["bare_round_trip"])],
+        ["a durable commit here (BEGIN; txid_current(); COMMIT)", *_cells(latency["durable_commit"])],
     ]
     print(
         table(
