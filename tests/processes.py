@@ -4,6 +4,7 @@ Each test starts and stops only what it owns, by PID, on spare loopback ports: n
 machine's shared Redis or PostgreSQL.
 """
 
+import contextlib
 import http.client
 import os
 import secrets
@@ -97,12 +98,16 @@ class FakeSMTP:
         self.accepted = threading.Event()
         #: When set, the server greets with 554 and takes nothing (a refusing server).
         self.refusing = False
+        #: Seconds before each reply (a slow server that never times a command out).
+        self.command_delay = 0.0
+        self.sockets: list = []
         fake = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
                 with fake.lock:
                     fake.connections += 1
+                    fake.sockets.append(self.request)
                 fake.release.wait()
                 if fake.refusing:
                     self._reply("554 no service here")
@@ -160,6 +165,8 @@ class FakeSMTP:
                         self._reply("502 not implemented")
 
             def _reply(self, text: str) -> None:
+                if fake.command_delay:
+                    time.sleep(fake.command_delay)
                 self.wfile.write((text + "\r\n").encode())
                 self.wfile.flush()
 
@@ -182,6 +189,14 @@ class FakeSMTP:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+    def drop_connections(self) -> None:
+        """Close every client connection, as a server does with idle clients."""
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self.sockets.clear()
 
     def received_by(self) -> dict:
         with self.lock:

@@ -199,9 +199,9 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":  # noqa: F821 - set by env.email_url
-    # The same, with EMAIL_TIMEOUT bounding a whole connection rather than each socket read.
+    # The same, with EMAIL_TIMEOUT bounding all one message takes rather than each socket read.
     EMAIL_BACKEND = "editorial.notifications.smtp.EmailBackend"
-# Seconds one SMTP connection (one message) may take in all: a stalled server never holds a
+# Seconds one message may take in all over SMTP: a stalled server never holds a
 # worker for ever, and a delivery's claim (EDITORIAL_CLAIM_TIMEOUT) outlasts any send.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Medical Advisory Board <board@editorial.invalid>")

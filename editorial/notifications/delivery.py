@@ -5,7 +5,7 @@ event: at once, or in a daily digest (a digest is itself an event, delivered her
 
 Each e-mail is claimed on its own, just before it is sent, by a conditional UPDATE that
 takes a lease of ``EDITORIAL_CLAIM_TIMEOUT`` seconds: longer than one message may take
-(``EMAIL_TIMEOUT`` bounds the whole SMTP conversation, ``editorial.notifications.smtp``), so
+(``EMAIL_TIMEOUT`` bounds all one message takes, ``editorial.notifications.smtp``), so
 a claim never runs out while its message is still being sent, and a worker that picks up the
 same event meanwhile takes the e-mails nobody holds. A claim older than the lease belonged
 to a worker that died: it is taken again. Its Message-ID is the delivery's idempotency key.
@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from articles.models import Article
 from editorial.models import Digest, Event, EventKind, Notification
+from editorial.notifications import smtp
 from editorial.notifications.emails import render
 from editorial.notifications.recipients import recipients_for
 
@@ -190,7 +191,7 @@ def _claim_next(event_id: int, tried: set[int], people: dict) -> tuple[int, obje
 def _send(event: Event, delivery_id: int, recipient) -> str:
     """Render and send one e-mail; returns the error ("" when the server accepted it)."""
     try:
-        render(Notification(pk=delivery_id, event=event, recipient=recipient)).send()
+        smtp.send(render(Notification(pk=delivery_id, event=event, recipient=recipient)))
     except Exception as exc:  # noqa: BLE001 - recorded on the delivery, retried, then dead
         log.warning("Delivery %s failed: %s", delivery_id, exc)
         return f"{type(exc).__name__}: {exc}"[:2000] or "failed"
