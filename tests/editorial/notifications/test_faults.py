@@ -281,6 +281,7 @@ def test_a_digest_gathered_while_the_broker_is_down_is_delivered_when_it_returns
     services.article_submit(article=make_article(author, title="Question 3?"), actor=author)
     assert wait_until(all_done, timeout=30)
     smtp.refusing = True
+    smtp.drop_connections()  # the worker's kept connection too: it must open a new one, and is refused
     tasks.send_digests()
     second = Digest.objects.latest("id")
     dead = Notification.objects.filter(event=second.event, status="dead")
