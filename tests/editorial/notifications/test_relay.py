@@ -1,0 +1,154 @@
+"""The relay: committed events handed to the broker once, by claims that never overlap.
+
+The broker boundary is ``Celery.send_task``: recorded here, made to fail where a test needs a
+broker that refuses. The real broker, relay and worker processes are in test_faults.py.
+"""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from editorial.models import Event, EventKind
+from editorial.notifications import outbox, relay
+from editorial.workflow.events import record_event
+from tests.factories import make_article
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY and SKIP LOCKED")
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """What reached the broker: (task name, event id), in order."""
+    sent = []
+    monkeypatch.setattr(
+        "celery.app.base.Celery.send_task", lambda self, name, args=None, **kwargs: sent.append((name, args[0]))
+    )
+    return sent
+
+
+def events(author, count: int) -> list[int]:
+    article = make_article(author)
+    return [record_event(kind=EventKind.SUBMITTED, actor=author, article=article).pk for _ in range(count)]
+
+
+@pytest.mark.django_db
+def test_each_waiting_event_is_handed_over_once_in_order(author, published):
+    ids = events(author, 3)
+    assert relay.waiting()
+    assert relay.relay_once(limit=2) == 2
+    assert relay.relay_once(limit=2) == 1
+    assert relay.relay_once(limit=2) == 0
+    assert published == [(relay.DELIVER_EVENT_TASK, event_id) for event_id in ids]
+    assert not relay.waiting()
+    assert not Event.objects.filter(relayed_at=None).exists()
+
+
+@pytest.mark.django_db
+def test_events_the_broker_did_not_take_wait_again(author, monkeypatch):
+    ids = events(author, 3)
+    taken = []
+
+    def broker_fails_on_the_second(self, name, args=None, **kwargs):
+        if len(taken) == 1:
+            raise ConnectionError("Redis went away")
+        taken.append(args[0])
+
+    monkeypatch.setattr("celery.app.base.Celery.send_task", broker_fails_on_the_second)
+    with pytest.raises(relay.BrokerUnavailable) as failure:
+        relay.relay_once()
+    assert failure.value.handed == 1 and taken == ids[:1]
+    waiting = Event.objects.filter(relayed_at=None).order_by("id").values_list("pk", flat=True)
+    assert list(waiting) == ids[1:]  # put back for the next pass
+
+
+@pytest.mark.django_db
+def test_done_events_and_events_already_relayed_are_left_alone(author, published):
+    done, relayed, waiting = events(author, 3)
+    Event.objects.filter(pk=done).update(status=Event.Status.DONE)
+    Event.objects.filter(pk=relayed).update(relayed_at=timezone.now())
+    relay.relay_once()
+    assert published == [(relay.DELIVER_EVENT_TASK, waiting)]
+
+
+@pytest.mark.django_db
+def test_the_beats_requeue_takes_what_no_relay_took_and_what_stayed_pending(author, published, settings):
+    settings.EDITORIAL_EVENT_REQUEUE_AFTER = 20
+    never, stale, fresh, recent = events(author, 4)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    Event.objects.filter(pk__in=[never, stale]).update(created_at=long_ago)
+    Event.objects.filter(pk=stale).update(relayed_at=long_ago)  # handed over, never delivered
+    Event.objects.filter(pk=recent).update(created_at=long_ago, relayed_at=timezone.now())
+    assert outbox.requeue_pending_events() == 2
+    assert sorted(event_id for _, event_id in published) == [never, stale]
+    assert outbox.requeue_pending_events() == 0  # not again until ten times the delay
+    assert fresh not in [event_id for _, event_id in published]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_notify_wakes_the_relay_at_commit_and_never_for_a_rollback(author):
+    article = make_article(author)
+    listener = relay._Listener()
+    listener.listen()
+    try:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            record_event(kind=EventKind.SUBMITTED, actor=author, article=article)
+            raise RuntimeError("rolled back")
+        assert not listener.wait(0.3)
+        with transaction.atomic():
+            record_event(kind=EventKind.SUBMITTED, actor=author, article=article)
+            record_event(kind=EventKind.SUBMITTED, actor=author, article=article)
+            assert not listener.wait(0.3)  # nothing before the commit
+        assert listener.wait(2)  # one wake-up for the transaction
+        assert not listener.wait(0.3)
+        Event.objects.update(status=Event.Status.DONE)
+        assert not listener.wait(0.3)  # an event finishing wakes nobody
+        Event.objects.update(status=Event.Status.PENDING, relayed_at=None)  # the admin's retry
+        assert listener.wait(2)
+    finally:
+        listener.close()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_relays_claiming_at_once_never_take_the_same_event(author):
+    ids = events(author, 300)
+    claimed: list[list[int]] = [[], []]
+    start = threading.Barrier(2)
+
+    def claim_all(mine: list[int]) -> None:
+        start.wait()
+        try:
+            while batch := relay.claim(7)[0]:
+                mine.extend(batch)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim_all, args=(mine,)) for mine in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert claimed[0] and claimed[1], "both relays took part"
+    assert not set(claimed[0]) & set(claimed[1])
+    assert sorted(claimed[0] + claimed[1]) == ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_loop_hands_over_what_is_committed_and_stops_when_told(author, published):
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    try:
+        ids = events(author, 5)
+        deadline = timezone.now() + timedelta(seconds=10)
+        while len(published) < 5 and timezone.now() < deadline:
+            stop.wait(0.05)
+        assert sorted(event_id for _, event_id in published) == ids
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
