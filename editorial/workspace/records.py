@@ -56,7 +56,7 @@ class NotificationInline(admin.TabularInline):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "kind", "article", "actor", "status")
+    list_display = ("created_at", "kind", "article", "actor", "status", "relayed_at", "done_at")
     list_filter = ("kind", "status")
     list_select_related = ("article", "actor")
     inlines = [NotificationInline]
