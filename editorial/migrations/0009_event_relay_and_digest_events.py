@@ -53,8 +53,7 @@ def digests_to_events(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('articles', '0007_valid_signatures'),
-        ('editorial', '0006_count_valid_signatures'),
+        ('editorial', '0008_append_only_content_checks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -98,12 +97,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='event',
             name='kind',
-            field=models.CharField(choices=[('article.submitted', 'Article submitted'), ('article.decision', 'Decision'), ('article.withdrawn', 'Article withdrawn'), ('article.retracted', 'Article retracted'), ('article.rereview_due', 'Re-review due'), ('invitation.invited', 'Reviewers invited'), ('invitation.declined', 'Invitation declined'), ('invitation.expired', 'Invitation expired'), ('invitation.cancelled', 'Invitation cancelled'), ('review.due_soon', 'Review due soon'), ('review.overdue', 'Review overdue'), ('review.escalated', 'Overdue review escalated'), ('round.reviews_complete', 'All reviews in'), ('digest', 'Daily digest')], max_length=40),
+            field=models.CharField(choices=[('article.submitted', 'Article submitted'), ('article.decision', 'Decision'), ('article.withdrawn', 'Article withdrawn'), ('article.retracted', 'Article retracted'), ('article.rereview_due', 'Re-review due'), ('article.source_retracted', 'A cited source was retracted'), ('invitation.invited', 'Reviewers invited'), ('invitation.declined', 'Invitation declined'), ('invitation.expired', 'Invitation expired'), ('invitation.cancelled', 'Invitation cancelled'), ('review.due_soon', 'Review due soon'), ('review.overdue', 'Review overdue'), ('review.escalated', 'Overdue review escalated'), ('round.reviews_complete', 'All reviews in'), ('digest', 'Daily digest')], max_length=40),
         ),
         migrations.AlterField(
             model_name='notificationpreference',
             name='kind',
-            field=models.CharField(choices=[('article.submitted', 'Article submitted'), ('article.decision', 'Decision'), ('article.withdrawn', 'Article withdrawn'), ('article.retracted', 'Article retracted'), ('article.rereview_due', 'Re-review due'), ('invitation.invited', 'Reviewers invited'), ('invitation.declined', 'Invitation declined'), ('invitation.expired', 'Invitation expired'), ('invitation.cancelled', 'Invitation cancelled'), ('review.due_soon', 'Review due soon'), ('review.overdue', 'Review overdue'), ('review.escalated', 'Overdue review escalated'), ('round.reviews_complete', 'All reviews in'), ('digest', 'Daily digest')], max_length=40),
+            field=models.CharField(choices=[('article.submitted', 'Article submitted'), ('article.decision', 'Decision'), ('article.withdrawn', 'Article withdrawn'), ('article.retracted', 'Article retracted'), ('article.rereview_due', 'Re-review due'), ('article.source_retracted', 'A cited source was retracted'), ('invitation.invited', 'Reviewers invited'), ('invitation.declined', 'Invitation declined'), ('invitation.expired', 'Invitation expired'), ('invitation.cancelled', 'Invitation cancelled'), ('review.due_soon', 'Review due soon'), ('review.overdue', 'Review overdue'), ('review.escalated', 'Overdue review escalated'), ('round.reviews_complete', 'All reviews in'), ('digest', 'Daily digest')], max_length=40),
         ),
         migrations.AddIndex(
             model_name='event',
