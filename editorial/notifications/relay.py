@@ -26,7 +26,7 @@ import time
 
 from celery import current_app
 from django.conf import settings
-from django.db import DatabaseError, connection, connections
+from django.db import connection, connections
 from django.utils import timezone
 
 from editorial.models import Event
@@ -159,7 +159,7 @@ class _Listener:
 
     def close(self) -> None:
         if self.wrapper is not None:
-            with contextlib.suppress(DatabaseError):
+            with contextlib.suppress(Exception):  # a connection the server already dropped
                 self.wrapper.close()
         self.wrapper = None
 
@@ -167,7 +167,9 @@ class _Listener:
 def run(*, stop: threading.Event, batch: int = 100) -> None:
     """Relay until ``stop`` is set: hand over what waits, then sleep until woken or polled.
 
-    Database and broker outages are logged and retried with backoff; nothing here raises.
+    Nothing here raises: a broker or a database that fails (psycopg's own errors from the
+    LISTEN connection included) is logged, both connections are dropped, and the relay tries
+    again after a backoff of up to ``EDITORIAL_RELAY_BACKOFF_MAX_SECONDS``.
     """
     postgres = connection.vendor == "postgresql"
     listener = _Listener() if postgres else None
@@ -183,20 +185,24 @@ def run(*, stop: threading.Event, batch: int = 100) -> None:
                 while relay_once(batch) == batch and not stop.is_set():
                     pass
             backoff = 0.0
-        except (BrokerUnavailable, DatabaseError) as exc:
+            _sleep(stop, listener, poll)
+        except Exception as exc:  # noqa: BLE001 - the relay outlives any outage
             backoff = min(max(2 * backoff, 0.25), settings.EDITORIAL_RELAY_BACKOFF_MAX_SECONDS)
-            log.warning("Relay: %s; trying again in %.2f s", exc, backoff)
-            if isinstance(exc, DatabaseError):
-                connection.close()
-                if listener:
-                    listener.close()
+            broker = isinstance(exc, BrokerUnavailable)
+            log.warning("Relay: %s; trying again in %.2f s", exc, backoff, exc_info=not broker)
+            if not broker:
+                _drop(listener)
             stop.wait(backoff)
-            continue
-        _sleep(stop, listener, poll)
+    _drop(listener)
+    log.info("Relay stopped")
+
+
+def _drop(listener: _Listener | None) -> None:
+    """Close both connections; the next pass opens them again."""
+    with contextlib.suppress(Exception):
+        connection.close()
     if listener:
         listener.close()
-    connection.close()
-    log.info("Relay stopped")
 
 
 def _fast_commits() -> None:
@@ -216,11 +222,5 @@ def _sleep(stop: threading.Event, listener: _Listener | None, poll: float) -> No
             return
         if listener is None:
             stop.wait(min(left, 1.0))
-            continue
-        try:
-            if listener.wait(min(left, 1.0)):
-                return
-        except DatabaseError as exc:
-            log.warning("Relay: lost its LISTEN connection (%s); reconnecting", exc)
-            listener.close()
+        elif listener.wait(min(left, 1.0)):
             return

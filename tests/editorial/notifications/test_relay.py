@@ -152,3 +152,35 @@ def test_the_relay_loop_hands_over_what_is_committed_and_stops_when_told(author,
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_outlives_the_database_dropping_its_connections(author, published):
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    try:
+        first = events(author, 1)
+        assert wait_for(lambda: len(published) == 1)
+        with connection.cursor() as cursor:  # a restart, as the relay sees it: both its connections go
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        second = events(author, 2)
+        assert wait_for(lambda: len(published) == 3), published
+        assert sorted(event_id for _, event_id in published) == first + second
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def wait_for(predicate, seconds: float = 10.0) -> bool:
+    deadline = timezone.now() + timedelta(seconds=seconds)
+    while timezone.now() < deadline:
+        if predicate():
+            return True
+        threading.Event().wait(0.05)
+    return False
