@@ -53,7 +53,7 @@ def digests_to_events(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('editorial', '0008_append_only_content_checks'),
+        ('editorial', '0010_backfill_actor_credits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
