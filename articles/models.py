@@ -80,8 +80,13 @@ class Article(ConcurrentTransitionMixin, models.Model):
         help_text="Markdown, in plain language, for readers who are not clinicians.",
     )
     specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, null=True, blank=True, related_name="articles")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="articles")
-    status = FSMField(choices=ArticleStatus.choices, default=S.DRAFT, protected=True, db_index=True)
+    # No single-column indexes on author or status: article_author_status and
+    # article_status_updated / article_stage_counts lead with them, and every index on this
+    # table is written by every transition (none of its UPDATEs is HOT).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="articles", db_index=False
+    )
+    status = FSMField(choices=ArticleStatus.choices, default=S.DRAFT, protected=True)
     review_round = models.PositiveIntegerField(default=0, help_text="Each submission opens a new round of review.")
     row_version = models.PositiveIntegerField(
         default=1, help_text="Bumped on every save: a copy with an older number is stale."
@@ -98,6 +103,7 @@ class Article(ConcurrentTransitionMixin, models.Model):
     current_version = models.ForeignKey(
         "ArticleVersion",
         on_delete=models.PROTECT,
+        db_index=False,  # versions are never deleted (append-only): nothing looks articles up by it
         null=True,
         blank=True,
         related_name="+",
@@ -106,6 +112,7 @@ class Article(ConcurrentTransitionMixin, models.Model):
     published_version = models.ForeignKey(
         "ArticleVersion",
         on_delete=models.PROTECT,
+        db_index=False,  # versions are never deleted (append-only): nothing looks articles up by it
         null=True,
         blank=True,
         related_name="+",
@@ -130,7 +137,6 @@ class Article(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["-updated_at", "-id"], name="article_updated"),
             models.Index(fields=["status", "-updated_at"], name="article_status_updated"),
             models.Index(fields=["author", "status"], name="article_author_status"),
-            models.Index(fields=["review_due_at"], name="article_review_due"),
             # Covering the author and the signature count: the workspace's counts by stage
             # (which exclude the editor's own articles, and count quorums) are index-only
             # scans this way (re-reviews due: 45 -> 6 ms at 100,000 articles).

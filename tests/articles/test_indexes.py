@@ -35,3 +35,49 @@ def test_the_article_list_order_is_read_from_an_index():
 def test_the_title_search_is_read_from_the_trigram_index():
     found = Article.objects.filter(title__icontains="asthma").order_by("-updated_at", "-id")
     assert "article_title_trgm" in plan(found)
+
+
+def btree_indexes(table: str) -> dict[str, tuple]:
+    """Each plain b-tree index of ``table``: (key columns, operator classes, unique)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname, i.indkey::text, i.indclass::text, i.indisunique
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+            WHERE i.indrelid = %s::regclass AND a.amname = 'btree'
+              AND i.indexprs IS NULL AND i.indpred IS NULL
+            """,
+            [table],
+        )
+        return {name: (keys.split(), classes.split(), unique) for name, keys, classes, unique in cursor.fetchall()}
+
+
+def redundant(indexes: dict[str, tuple]) -> list[tuple[str, str]]:
+    """Pairs (index, the index that makes it redundant): its columns and operator classes lead the other's."""
+    found = []
+    for name, (keys, classes, unique) in indexes.items():
+        for other, (other_keys, other_classes, _) in indexes.items():
+            if other == name or unique or len(other_keys) < len(keys):
+                continue
+            leads = other_keys[: len(keys)] == keys and other_classes[: len(classes)] == classes
+            if leads and (len(other_keys) > len(keys) or other < name):  # the same index twice: report one
+                found.append((name, other))
+    return found
+
+
+@pytest.mark.django_db
+def test_the_article_table_keeps_no_index_that_another_already_leads():
+    """Every index is written by every transition (none of its UPDATEs is HOT): none may be spare."""
+    assert redundant(btree_indexes(Article._meta.db_table)) == []
+
+
+def test_the_redundancy_rule_finds_a_leading_prefix_and_a_twin():
+    indexes = {
+        "status": (["5"], ["1"], False),
+        "status_updated": (["5", "7"], ["1", "2"], False),
+        "slug_like": (["3"], ["9"], False),
+        "slug_key": (["3"], ["1"], True),
+        "a": (["4"], ["1"], False),
+        "b": (["4"], ["1"], False),
+    }
+    assert sorted(redundant(indexes)) == [("b", "a"), ("status", "status_updated")]
