@@ -8,10 +8,15 @@ the review, as the system), each reviews and signs "approve", the editor approve
 Each call writes what the services write: history rows, transition records, signatures and
 outbox events (the relay hands them to Celery outside the services; none runs here).
 Objects are loaded before each call as a request would load them (not timed); the acting
-user is loaded fresh for each call, so the role lookup is counted as a request would pay it.
+user is loaded fresh before each call (not timed), so the role lookup is counted as a request
+would pay it.
 
 The floor: a bare django-fsm-2 model (bench/models.py): SELECT ... FOR UPDATE, the UPDATE
-and one log INSERT per transition, in one transaction.
+and one log INSERT per transition, in one transaction. It is timed interleaved with the
+product, in rounds (ten cycles, then as many bare transitions as those cycles made calls), so
+that a slow moment of a shared machine falls on both. Round trips are counted as the peers
+count them: every statement the server receives, BEGIN, COMMIT and SAVEPOINT included. The
+profile of one cycle (cProfile, the functions that took most of its own time) is printed last.
 """
 
 import argparse
@@ -29,28 +34,30 @@ PASSWORD = "bench"  # noqa: S105 - bench users only
 
 
 class Meter:
-    """Times calls and counts the SQL statements they send (BEGIN and COMMIT are not statements)."""
+    """Times calls and counts their round trips: every statement, BEGIN, COMMIT and SAVEPOINT included.
+
+    Django logs BEGIN and COMMIT in ``connection.queries_log`` when its debug cursor is on (it
+    is, for the product and the floor alike, during every measured call).
+    """
 
     def __init__(self) -> None:
         self.seconds = defaultdict(list)
         self.queries = defaultdict(list)
-        self._count = 0
-
-    def _wrapper(self, execute, sql, params, many, context):
-        self._count += 1
-        return execute(sql, params, many, context)
 
     @contextmanager
     def measure(self, step: str):
         from django.db import connection
 
-        self._count = 0
-        with connection.execute_wrapper(self._wrapper):
+        connection.force_debug_cursor = True
+        connection.queries_log.clear()
+        try:
             started = time.perf_counter()
             yield
             elapsed = time.perf_counter() - started
+        finally:
+            connection.force_debug_cursor = False
         self.seconds[step].append(elapsed)
-        self.queries[step].append(self._count)
+        self.queries[step].append(len(connection.queries_log))
 
     def total_seconds(self) -> float:
         return sum(sum(values) for values in self.seconds.values())
@@ -90,6 +97,16 @@ def make_drafts(author, count: int) -> list:
     return [services.article_create(actor=author, fields=fields, references=references) for _ in range(count)]
 
 
+def signing_request():
+    """A request as the workspace's signing form makes it: the lockout counts failures per address."""
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    request.META.update({"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": "bench"})
+    request.path = request.path_info = "/bench/sign/"
+    return request
+
+
 def fresh(user):
     """The acting user as a request would have it: loaded again, roles not yet looked up."""
     return type(user).objects.get(pk=user.pk)
@@ -100,8 +117,9 @@ def run_cycle(meter: Meter, draft, author, editor, reviewers) -> None:
     from editorial.workflow import board, services
     from reviewers.models import CHECKLIST
 
+    actor = fresh(author)
     with meter.measure("submit"):
-        article = services.article_submit(article=draft, actor=fresh(author))
+        article = services.article_submit(article=draft, actor=actor)
     actor = fresh(editor)
     with meter.measure("invite"):
         invitations = board.invitation_create(article=article, actor=actor, reviewers=reviewers)
@@ -120,11 +138,12 @@ def run_cycle(meter: Meter, draft, author, editor, reviewers) -> None:
                 checklist={field: True for field, _ in CHECKLIST},
                 comments_to_author="Accurate and clear.",
                 password=PASSWORD,
+                request=signing_request(),
             )
     article = Article.objects.get(pk=article.pk)
     actor = fresh(editor)
     with meter.measure("approve"):
-        services.article_approve(article=article, actor=actor, password=PASSWORD)
+        services.article_approve(article=article, actor=actor, password=PASSWORD, request=signing_request())
 
 
 def run_cycles(count: int, author, editor, reviewers, meter: Meter) -> float:
@@ -136,28 +155,64 @@ def run_cycles(count: int, author, editor, reviewers, meter: Meter) -> float:
     return time.perf_counter() - started
 
 
-def run_bare(count: int, meter: Meter) -> None:
+def run_interleaved(cycles: int, author, editor, reviewers, meter: Meter, bare: Meter, *, per_round: int = 10) -> float:
+    """Rounds of ``per_round`` review cycles, each followed by as many bare transitions as calls it made.
+
+    Returns the wall-clock seconds of the product's cycles (loads included, the floor's rounds not).
+    """
+    wall = 0.0
+    done = 0
+    bare_articles = None
+    while done < cycles:
+        n = min(per_round, cycles - done)
+        calls_before = meter.calls()
+        wall += run_cycles(n, author, editor, reviewers, meter)
+        bare_articles = run_bare(meter.calls() - calls_before, bare, articles=bare_articles)
+        done += n
+    return wall
+
+
+def run_bare(count: int, meter: Meter, *, articles=None) -> list:
+    """``count`` bare transitions (lock, update, one log row), round-robin over ``articles``; returns them."""
     from django.db import transaction
 
     from bench.models import BareArticle, BareTransitionLog
 
-    articles = BareArticle.objects.bulk_create([BareArticle() for _ in range(max(1, count // 4))])
-    order = ["submit", "start_review", "approve", "revise"]
+    if articles is None:
+        articles = BareArticle.objects.bulk_create([BareArticle() for _ in range(50)])
+    following = {"draft": "submit", "submitted": "start_review", "under_review": "approve", "approved": "revise"}
     done = 0
     while done < count:
-        for name in order:
-            for article in articles:
-                if done >= count:
-                    return
-                with meter.measure("bare transition"), transaction.atomic():
-                    current = BareArticle.objects.select_for_update().get(pk=article.pk)
-                    from_status = current.status
-                    getattr(current, name)()
-                    current.save(update_fields=["status"])
-                    BareTransitionLog.objects.create(
-                        article=current, transition=name, from_status=from_status, to_status=current.status
-                    )
-                done += 1
+        for article in articles:
+            if done >= count:
+                return articles
+            with meter.measure("bare transition"), transaction.atomic():
+                current = BareArticle.objects.select_for_update().get(pk=article.pk)
+                from_status = current.status
+                name = following[from_status]
+                getattr(current, name)()
+                current.save(update_fields=["status"])
+                BareTransitionLog.objects.create(
+                    article=current, transition=name, from_status=from_status, to_status=current.status
+                )
+            done += 1
+    return articles
+
+
+def profile_cycle(author, editor, reviewers, *, top: int = 18) -> str:
+    """One review cycle under cProfile: the functions that took most of its own time, as text."""
+    import cProfile
+    import io
+    import pstats
+
+    draft = make_drafts(author, 1)[0]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_cycle(Meter(), draft, author, editor, reviewers[:2])
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
 
 
 def purge_queue() -> None:
@@ -181,7 +236,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cycles", type=int, default=150, help="review cycles with the fast hasher")
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--bare", type=int, default=3000, help="bare transitions for the floor")
+    parser.add_argument(
+        "--profile", action=argparse.BooleanOptionalAction, default=True, help="print one cycle's profile"
+    )
     parser.add_argument("--production-cycles", type=int, default=3, help="cycles with the production hasher")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
@@ -204,12 +261,10 @@ def main() -> None:
     )
 
     run_cycles(args.warmup, author, editor, reviewers, Meter())
-    run_bare(min(200, args.bare), Meter())
+    run_bare(200, Meter())
 
-    meter = Meter()
-    wall = run_cycles(args.cycles, author, editor, reviewers, meter)
-    bare = Meter()
-    run_bare(args.bare, bare)
+    meter, bare = Meter(), Meter()
+    wall = run_interleaved(args.cycles, author, editor, reviewers, meter, bare)
 
     rate = meter.calls() / meter.total_seconds()
     bare_rate = bare.calls() / bare.total_seconds()
@@ -218,25 +273,34 @@ def main() -> None:
     overall = summary_ms(all_seconds)
     bare_stats = summary_ms(bare.seconds["bare transition"])
 
-    print(table(["step", "n", "p50 ms", "p95 ms", "queries"], step_rows(meter, STEPS), "Per service call"))
+    print(table(["step", "n", "p50 ms", "p95 ms", "round trips"], step_rows(meter, STEPS), "Per service call"))
     print()
     summary = [
         ["review cycles", args.cycles],
         ["service calls (transitions)", meter.calls()],
         ["transitions per second", rate],
         ["p50 / p95 per transition, ms", f"{overall['p50']:.2f} / {overall['p95']:.2f}"],
-        ["most queries in one transition", max(all_queries)],
-        ["mean queries per transition", sum(all_queries) / len(all_queries)],
+        ["most round trips in one call (BEGIN/COMMIT included)", max(all_queries)],
+        ["mean round trips per call", sum(all_queries) / len(all_queries)],
         ["cycles per second (wall clock, loads included)", args.cycles / wall],
         ["bare transitions per second", bare_rate],
         ["bare p50 / p95, ms", f"{bare_stats['p50']:.2f} / {bare_stats['p95']:.2f}"],
-        ["bare queries per transition", max(bare.queries["bare transition"])],
+        ["bare round trips per transition", max(bare.queries["bare transition"])],
         ["services / bare rate", f"{100 * rate / bare_rate:.0f} %"],
     ]
     print(table(["figure (fast hasher)", "value"], summary, "Throughput"))
     print()
     targets = [
-        ["≤ 12 queries per transition", max(all_queries), "met" if max(all_queries) <= 12 else "MISSED"],
+        [
+            "≤ 8 round trips per submit (BEGIN/COMMIT included)",
+            max(meter.queries["submit"]),
+            "met" if max(meter.queries["submit"]) <= 8 else "MISSED",
+        ],
+        [
+            "≤ 10 round trips per approve with its signature",
+            max(meter.queries["approve"]),
+            "met" if max(meter.queries["approve"]) <= 10 else "MISSED",
+        ],
         ["≥ 200 transitions per second", f"{rate:.0f}", "met" if rate >= 200 else "MISSED"],
         ["≥ 40 % of the bare rate", f"{100 * rate / bare_rate:.0f} %", "met" if rate >= 0.4 * bare_rate else "MISSED"],
     ]
@@ -270,6 +334,9 @@ def main() -> None:
             f"{summary_ms(meter.seconds['review + sign'] + meter.seconds['review + sign (2nd)'])['p50']:.1f} ms "
             "with the fast hasher: the difference is the hasher, by design."
         )
+    if args.profile:
+        print("The profile of one review cycle (fast hasher), by own time:")
+        print(profile_cycle(author, editor, reviewers))
     purge_queue()
     write_json(
         args.json,
