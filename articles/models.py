@@ -17,12 +17,22 @@ from articles import content, identifiers, lints
 from articles.citations import CitationReport, check_citations
 
 
-def audit_history(**kwargs) -> HistoricalRecords:
+class AuditHistory(HistoricalRecords):
+    """django-simple-history's recorder, reachable from its model as ``Model._audit_history``
+    (``editorial.workflow.writes`` builds a history row with it to write it with others)."""
+
+    def finalize(self, sender, **kwargs) -> None:
+        super().finalize(sender, **kwargs)
+        if self.cls is sender:
+            sender._audit_history = self
+
+
+def audit_history(**kwargs) -> AuditHistory:
     """History with 64-bit ids (a board outlives a 32-bit counter), crediting each row's actor.
 
     Each row keeps the actor's name and roles as they were (``accounts.identity.ActorSnapshot``).
     """
-    return HistoricalRecords(history_id_field=models.BigAutoField(primary_key=True), bases=[ActorSnapshot], **kwargs)
+    return AuditHistory(history_id_field=models.BigAutoField(primary_key=True), bases=[ActorSnapshot], **kwargs)
 
 
 class Specialty(models.Model):

