@@ -25,6 +25,9 @@ class ApprovalStatus:
     valid: list = field(default_factory=list)
     not_counted: list = field(default_factory=list)  # (signature, why it does not count)
     open_rejects: list = field(default_factory=list)
+    #: The round's completed reviews, in the order the reviewers were invited (the decision
+    #: letter quotes them: ``signing.decision_letter(..., reviews=...)`` reads them from here).
+    round_reviews: list = field(default_factory=list)
 
     @property
     def quorum_reached(self) -> bool:
@@ -69,16 +72,27 @@ def _count(article: Article) -> ApprovalStatus:
             status.not_counted.append((signature, "disqualifying competing interest"))
         else:
             status.valid.append(signature)
-    status.open_rejects = list(
+    status.round_reviews = completed_reviews(article, article.review_round)
+    status.open_rejects = [
+        review
+        for review in status.round_reviews
+        if review.recommendation == Recommendation.REJECT and not review.invitation.conflict_disqualifying
+    ]
+    return status
+
+
+def completed_reviews(article: Article, review_round: int) -> list[Review]:
+    """The completed reviews of one round of ``article``, in the order the reviewers were invited
+    (one query, with each invitation, reviewer and reviewer profile)."""
+    return list(
         Review.objects.filter(
             invitation__article=article,
-            invitation__review_round=article.review_round,
+            invitation__review_round=review_round,
             invitation__status=InvitationStatus.COMPLETED,
-            invitation__conflict_disqualifying=False,
-            recommendation=Recommendation.REJECT,
-        ).select_related("invitation__reviewer")
+        )
+        .select_related("invitation__reviewer__reviewer_profile")
+        .order_by("invitation__invited_at", "invitation_id")
     )
-    return status
 
 
 def count_signature(article: Article, invitation) -> None:

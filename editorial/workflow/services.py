@@ -286,7 +286,9 @@ def article_approve(
     def sign(current: Article) -> dict:
         signature = signing.sign(article=current, signer=actor, review=None)
         return {
-            "letter": signing.decision_letter(current, decision="approved", editor_reason=reason),
+            "letter": signing.decision_letter(
+                current, decision="approved", editor_reason=reason, reviews=approval_status(current).round_reviews
+            ),
             "override_reason": override_reason,
             "signature_hash": signature.content_hash,
         }

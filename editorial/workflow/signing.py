@@ -11,10 +11,10 @@ from django.contrib.auth import authenticate
 from accounts import identity, security_log, sessions
 from accounts.models import SecurityEventKind
 from articles.models import Article
+from editorial.workflow.approval import completed_reviews
 from editorial.workflow.exceptions import AccountLocked, InvalidInput, NotReady, PasswordRequired, SignatureRefused
 from reviewers.models import (
     FailedSignatureAttempt,
-    InvitationStatus,
     Recommendation,
     Review,
     Signature,
@@ -109,27 +109,25 @@ DECISIONS = {
 
 def round_reviews(article: Article, review_round: int) -> list[Review]:
     """The completed reviews of one round, in the order the reviewers were invited."""
-    return list(
-        Review.objects.filter(
-            invitation__article=article,
-            invitation__review_round=review_round,
-            invitation__status=InvitationStatus.COMPLETED,
-        )
-        .select_related("invitation__reviewer__reviewer_profile")
-        .order_by("invitation__invited_at", "invitation_id")
-    )
+    return completed_reviews(article, review_round)
 
 
-def decision_letter(article: Article, *, decision: str, editor_reason: str, review_round: int | None = None) -> str:
+def decision_letter(
+    article: Article, *, decision: str, editor_reason: str, review_round: int | None = None, reviews=None
+) -> str:
     """The letter the author receives: the editor's words and the comments to the author.
 
     Never the confidential comments. Reviewers are named only once the article is approved.
+    ``reviews``: the round's completed reviews when the caller has them already
+    (``ApprovalStatus.round_reviews``); read otherwise.
     """
     review_round = review_round or article.review_round
     lines = [f"Decision on round {review_round}: {DECISIONS[decision]}.", ""]
     if editor_reason.strip():
         lines += ["From the editor:", editor_reason.strip(), ""]
-    for number, review in enumerate(round_reviews(article, review_round), start=1):
+    if reviews is None:
+        reviews = round_reviews(article, review_round)
+    for number, review in enumerate(reviews, start=1):
         if decision == "approved":
             who = printed_identity(review.invitation.reviewer)
             heading = f"{who[0]}{', ' + who[1] if who[1] else ''}"
