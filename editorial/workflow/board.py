@@ -275,7 +275,7 @@ def review_submit(
     with transaction.atomic():
         current = _lock_invitation(invitation)
         permissions.require_reviewer(actor, current)
-        article = services._lock(current.article)
+        article = services._lock(current.article, with_version=recommendation == Recommendation.APPROVE)
         if current.status == InvitationStatus.COMPLETED:
             raise WrongState("You have already reviewed this round of the article.")
         _require_state(current, "complete", "review on")

@@ -68,13 +68,14 @@ def reason_is_required(name: str) -> bool:
     return any(t.custom.get("reason") == "required" for t in method._django_fsm.transitions.values())
 
 
-def _lock(article: Article) -> Article:
-    """The article as it is now in the database, locked until the transaction ends."""
-    return (
-        Article.objects.select_for_update(of=("self",))
-        .select_related("specialty", "current_version")
-        .get(pk=article.pk)
-    )
+def _lock(article: Article, *, with_version: bool = False) -> Article:
+    """The article as it is now in the database, locked until the transaction ends.
+
+    ``with_version``: its current version too (its content, a JSON document of the whole
+    text): only a transition that signs the version needs it.
+    """
+    related = ("specialty", "current_version") if with_version else ("specialty",)
+    return Article.objects.select_for_update(of=("self",)).select_related(*related).get(pk=article.pk)
 
 
 def _refuse_stale(copy: Article, current: Article) -> None:
@@ -132,7 +133,7 @@ def _fire(
     outcome = OUTCOMES[name]
     reason = (reason or "").strip()
     with transaction.atomic():
-        current = _lock(article)
+        current = _lock(article, with_version=name == "approve")
         permissions.require_transition(actor, current, name)
         _refuse_stale(article, current)
         if name in ("submit", "resubmit"):
