@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 from accounts.identity import ActorSnapshot
 from articles import content, identifiers, lints
 from articles.citations import CitationReport, check_citations
+from articles.provenance import AIProvenance  # noqa: F401 - a model of this app, kept in its own module
 
 
 class AuditHistory(HistoricalRecords):

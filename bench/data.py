@@ -705,6 +705,7 @@ class Life:
             "doses_not_applicable": False,
             "references_support": rng.random() < 0.85 or recommendation == "approve",
             "language_fits_audience": rng.random() < 0.8 or recommendation == "approve",
+            "machine_passages_verified": False,  # no bench article is declared machine-drafted
             "comments_to_author": f"Comments to the author on invitation {invitation['id']}.",
             "confidential_comments": f"Confidential note on invitation {invitation['id']}."
             if rng.random() < 0.3

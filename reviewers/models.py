@@ -150,9 +150,13 @@ CHECKLIST = (
 )
 
 
-#: A review's boxes: each checklist item, and "not applicable" for the dose item (allowed only
-#: where the safety lints found no dose: editorial.workflow.checks).
-REVIEW_BOXES = (*(field for field, _ in CHECKLIST), "doses_not_applicable")
+#: The item a version drafted by a machine adds to the checklist (articles.provenance): required
+#: to recommend approval of such a version, not asked otherwise (editorial.workflow.checks).
+MACHINE_CHECK = ("machine_passages_verified", "Machine-drafted passages are verified against the sources")
+
+#: A review's boxes: each checklist item, "not applicable" for the dose item (allowed only
+#: where the safety lints found no dose: editorial.workflow.checks), and the machine item.
+REVIEW_BOXES = (*(field for field, _ in CHECKLIST), "doses_not_applicable", MACHINE_CHECK[0])
 
 
 class Review(models.Model):
@@ -170,6 +174,9 @@ class Review(models.Model):
     )
     references_support = models.BooleanField(CHECKLIST[2][1], default=False)
     language_fits_audience = models.BooleanField(CHECKLIST[3][1], default=False)
+    machine_passages_verified = models.BooleanField(
+        MACHINE_CHECK[1], default=False, help_text="Asked only of versions drafted with AI assistance."
+    )
     comments_to_author = models.TextField(blank=True, max_length=COMMENTS_LIMIT)
     confidential_comments = models.TextField(
         "confidential comments to the editor", blank=True, max_length=COMMENTS_LIMIT
@@ -185,11 +192,17 @@ class Review(models.Model):
         return f"{self.get_recommendation_display()} by {self.invitation.reviewer}"
 
     def checklist(self) -> list[tuple[str, bool | None]]:
-        """(label, ticked) for each item; None where the reviewer recorded "not applicable"."""
-        return [
+        """(label, ticked) for each item; None where the reviewer recorded "not applicable".
+
+        The machine item is listed when it was ticked (it is asked only of machine-drafted versions).
+        """
+        items = [
             (label, None if field == "doses_checked" and self.doses_not_applicable else getattr(self, field))
             for field, label in CHECKLIST
         ]
+        if self.machine_passages_verified:
+            items.append((MACHINE_CHECK[1], True))
+        return items
 
 
 class SignatureMeaning(models.TextChoices):

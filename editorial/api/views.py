@@ -17,11 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from articles import content
+from articles import provenance as provenance_rules
 from articles.models import Article, Reference, Specialty
 from editorial.api.errors import EditorialAPIError, PreconditionRequired, refusals
 from editorial.models import TransitionRecord
 from editorial.reads import checks
-from editorial.workflow import permissions, services, sources
+from editorial.workflow import permissions, provenance, services, sources
+from editorial.workflow.contract import UNCHANGED
 from editorial.workflow.exceptions import EditorialError, StaleArticle
 
 #: The most text and references a checks request may carry: the cost of a check stays bounded.
@@ -72,6 +74,32 @@ class TransitionRecordSerializer(serializers.ModelSerializer):
         )
 
 
+class AIProvenanceSerializer(serializers.Serializer):
+    """AI provenance of a draft: which tool and model drafted which sections (articles.provenance)."""
+
+    tool = serializers.CharField(max_length=provenance_rules.TOOL_LIMIT, help_text="The drafting tool or pipeline.")
+    model = serializers.CharField(max_length=provenance_rules.MODEL_LIMIT, help_text="The language model.")
+    model_version = serializers.CharField(
+        max_length=provenance_rules.MODEL_LIMIT, required=False, allow_blank=True, default=""
+    )
+    run_id = serializers.CharField(
+        max_length=provenance_rules.RUN_ID_LIMIT,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The pipeline's run or prompt id.",
+    )
+    generated_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="When the machine drafted it (default: now)."
+    )
+    sections = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(provenance_rules.SECTIONS)),
+        min_length=1,
+        max_length=len(provenance_rules.SECTIONS),
+        help_text="The machine-drafted sections.",
+    )
+
+
 class ArticleSummarySerializer(serializers.ModelSerializer):
     """An article in a list: what it is and where it stands, not its texts."""
 
@@ -106,6 +134,12 @@ class ArticleSerializer(serializers.ModelSerializer):
     change_reason = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=content.REASON_LIMIT
     )
+    ai_provenance = AIProvenanceSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Set when a machine drafted the text (its text now is kept as the machine draft); "
+        "null says no machine was involved; left out, an update keeps what was declared.",
+    )
 
     class Meta:
         model = Article
@@ -128,6 +162,7 @@ class ArticleSerializer(serializers.ModelSerializer):
             "references",
             "available_transitions",
             "change_reason",
+            "ai_provenance",
         )
         read_only_fields = (
             "status",
@@ -141,6 +176,8 @@ class ArticleSerializer(serializers.ModelSerializer):
         extra_kwargs = {"slug": {"required": False}}
 
     def to_representation(self, article):
+        declared = provenance.declaration(article)
+        article.ai_provenance = declared.facts() if declared else None
         data = super().to_representation(article)
         # A reference's number is its rank in the ordered list: what the text's [n] cites.
         for number, reference in enumerate(data.get("references", []), start=1):
@@ -154,9 +191,14 @@ class ArticleSerializer(serializers.ModelSerializer):
     def create(self, validated):
         references = validated.pop("references", [])
         reason = validated.pop("change_reason", "")
+        declared = validated.pop("ai_provenance", None)
         try:
             return services.article_create(
-                actor=self.context["request"].user, fields=validated, references=references, reason=reason
+                actor=self.context["request"].user,
+                fields=validated,
+                references=references,
+                reason=reason,
+                provenance=declared,
             )
         except EditorialError as error:
             raise EditorialAPIError(error) from error
@@ -164,6 +206,7 @@ class ArticleSerializer(serializers.ModelSerializer):
     def update(self, article, validated):
         references = validated.pop("references", None)
         reason = validated.pop("change_reason", "")
+        declared = validated.pop("ai_provenance", UNCHANGED)
         try:
             return services.article_update(
                 article=article,
@@ -171,6 +214,7 @@ class ArticleSerializer(serializers.ModelSerializer):
                 fields=validated,
                 references=references,
                 reason=reason,
+                provenance=declared,
                 expected_row_version=self.context["expected_row_version"],
             )
         except StaleArticle as error:

@@ -81,8 +81,40 @@ def medical_web_page(page: PublicPage, url: str) -> SafeString:
     }
     if page.specialty:
         data["about"] = {"@type": "Thing", "name": page.specialty}
+    if page.ai_provenance is not None:
+        data |= ai_assistance(page)
     text = json.dumps({key: value for key, value in data.items() if value is not None}, ensure_ascii=False)
     return mark_safe(text.translate(_JSON_IN_SCRIPT))  # noqa: S308 - every "<", ">" and "&" escaped just above
+
+
+def ai_credit(page: PublicPage) -> str:
+    """The line readers see: "Drafted with AI assistance (tool, model) · reviewed and approved by …"."""
+    machine = page.ai_provenance
+    line = f"Drafted with AI assistance ({machine.tool}, {machine.model_name})"
+    if page.status == ReaderStatus.APPROVED and page.signers:
+        line += " · reviewed and approved by " + ", ".join(signer.signed_name for signer in page.signers)
+    elif page.status == ReaderStatus.APPROVED:
+        line += " · reviewed and approved by our Medical Advisory Board"
+    else:
+        line += " · not yet reviewed by our Medical Advisory Board"
+    return line
+
+
+def ai_assistance(page: PublicPage) -> dict:
+    """The same facts for schema.org: the IPTC digital source type (human and machine together),
+    the tool and model as a contributing SoftwareApplication, and the readers' credit line."""
+    machine = page.ai_provenance
+    model = " ".join(part for part in (machine.model_name, machine.model_version) if part)
+    return {
+        "digitalSourceType": "https://schema.org/CompositeWithTrainedAlgorithmicMediaDigitalSource",
+        "contributor": {
+            "@type": "SoftwareApplication",
+            "name": machine.tool,
+            "softwareVersion": model,
+            "description": "Drafted: " + ", ".join(machine.section_labels),
+        },
+        "creditText": ai_credit(page),
+    }
 
 
 def article_response(request, slug: str):
@@ -108,6 +140,7 @@ def article_response(request, slug: str):
             "body_html": render_markdown(page.body),
             "patient_html": render_markdown(page.patient_body),
             "json_ld": medical_web_page(page, url) if page.status == ReaderStatus.APPROVED else "",
+            "ai_credit": ai_credit(page) if page.ai_provenance is not None else "",
         }
     return render(request, "editorial/public/article.html", context)
 

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Lower
 from articles import content
 from articles.identifiers import normalise_doi
 from articles.models import Article, ArticleStatus, Specialty
+from articles.provenance import AIProvenance
 from editorial.reads.checks import canonical, updates_by_doi
 from reviewers.models import (
     Signature,
@@ -133,6 +134,8 @@ class PublicPage:
     signers: tuple[Signature, ...] = ()
     last_updated: datetime | None = None
     update_in_review: bool = False
+    #: What a machine drafted of the version shown (articles.provenance), None when nothing.
+    ai_provenance: AIProvenance | None = None
 
     @property
     def status_label(self) -> str:
@@ -158,7 +161,14 @@ def public_page(slug: str) -> PublicPage | None:
     (``published_version``), also while an update is in review; before, the live text.
     At most three queries, whatever the number of references or signers.
     """
-    article = public_articles().select_related("specialty", "published_version").filter(slug=slug).first()
+    article = (
+        public_articles()
+        .select_related(
+            "specialty", "published_version", "published_version__ai_provenance", "current_version__ai_provenance"
+        )
+        .filter(slug=slug)
+        .first()
+    )
     if article is None:
         return None
     status = reader_status(article)
@@ -179,6 +189,7 @@ def public_page(slug: str) -> PublicPage | None:
             ),
             last_updated=version.created_at,
             update_in_review=status == ReaderStatus.APPROVED and article.status != S.APPROVED,
+            ai_provenance=_provenance_of(version),
         )
     else:
         page = PublicPage(
@@ -194,6 +205,8 @@ def public_page(slug: str) -> PublicPage | None:
                 for number, ref in enumerate(article.references.all(), start=1)
             ),
             last_updated=article.content_updated_at,
+            # Readers of a text in review see the live text: its declaration is the submitted one's.
+            ai_provenance=_provenance_of(article.current_version),
         )
     page.references = with_updates(page.references)
     if status == ReaderStatus.APPROVED and version is not None:
@@ -203,6 +216,16 @@ def public_page(slug: str) -> PublicPage | None:
             )
         )
     return page
+
+
+def _provenance_of(version) -> AIProvenance | None:
+    """The AI provenance kept with ``version`` (selected with it: no query), or None."""
+    if version is None:
+        return None
+    try:
+        return version.ai_provenance
+    except AIProvenance.DoesNotExist:
+        return None
 
 
 def with_updates(references: tuple[PublicReference, ...]) -> tuple[PublicReference, ...]:

@@ -11,7 +11,7 @@ from django_fsm import can_proceed
 
 from articles.models import Article, ArticleStatus
 from editorial.models import EventKind
-from editorial.workflow import approval, checks, permissions, services, signing
+from editorial.workflow import approval, checks, permissions, provenance, services, signing
 from editorial.workflow import invitations as invitation_rows
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.contract import boundary
@@ -21,6 +21,7 @@ from editorial.workflow.permissions import Role
 from editorial.workflow.system import system_user
 from reviewers.models import (
     CHECKLIST,
+    MACHINE_CHECK,
     OPEN_OR_DONE,
     Conflict,
     Invitation,
@@ -267,8 +268,12 @@ def review_submit(
     # The wrong person, then a checklist that cannot be signed, are refused before the password
     # is read: neither counts as a failed signature (see article_approve).
     permissions.require_reviewer(actor, invitation)
+    version = invitation.article.current_version
     checks.require_checklist(
-        recommendation=recommendation, checklist=checklist, doses=checks.doses_in(invitation.article.current_version)
+        recommendation=recommendation,
+        checklist=checklist,
+        doses=checks.doses_in(version),
+        machine_drafted=provenance.is_machine_drafted(version),
     )
     if recommendation == Recommendation.APPROVE:
         signing.verify_signer(actor=actor, password=password, article=invitation.article, request=request)
@@ -292,6 +297,7 @@ def review_submit(
             confidential_comments=confidential_comments.strip(),
             **{field: bool(checklist.get(field)) for field, _ in CHECKLIST},
             doses_not_applicable=bool(checklist.get("doses_not_applicable")),
+            machine_passages_verified=bool(checklist.get(MACHINE_CHECK[0])),
         )
         label = Recommendation(recommendation).label.lower()
         set_audit_context(review, actor=actor, reason=f"Review submitted: {label}")

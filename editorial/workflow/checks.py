@@ -19,7 +19,7 @@ from articles.dosing import dose_count
 from articles.models import Article, ArticleVersion, ContentCheck, ContentFinding
 from articles.rendering import markdown_problems
 from editorial.workflow.exceptions import ChecklistIncomplete, CitationsIncomplete, ContentRefused
-from reviewers.models import CHECKLIST, Recommendation
+from reviewers.models import CHECKLIST, MACHINE_CHECK, Recommendation
 
 RENDERED_FIELDS = ("body", "patient_body")
 
@@ -94,11 +94,13 @@ def doses_in(version: ArticleVersion | None) -> int:
     return recorded if recorded is not None else dose_count(version.content)
 
 
-def require_checklist(*, recommendation: str, checklist: Mapping, doses: int) -> None:
+def require_checklist(*, recommendation: str, checklist: Mapping, doses: int, machine_drafted: bool = False) -> None:
     """Refuse a review whose checklist does not hold what its recommendation needs.
 
-    ``checklist`` maps each CHECKLIST field (and ``doses_not_applicable``) to a bool; ``doses``
-    is the number of doses the lints found. Raises ChecklistIncomplete (400).
+    ``checklist`` maps each CHECKLIST field (``doses_not_applicable``, ``machine_passages_verified``)
+    to a bool; ``doses`` is the number of doses the lints found; ``machine_drafted`` says whether
+    AI provenance is kept with the version, which adds MACHINE_CHECK to what an approve needs.
+    Raises ChecklistIncomplete (400).
     """
     not_applicable = bool(checklist.get("doses_not_applicable"))
     if not_applicable and doses:
@@ -113,6 +115,8 @@ def require_checklist(*, recommendation: str, checklist: Mapping, doses: int) ->
         for field, label in CHECKLIST
         if not checklist.get(field) and not (field == "doses_checked" and not_applicable)
     ]
+    if machine_drafted and not checklist.get(MACHINE_CHECK[0]):
+        missing.append(MACHINE_CHECK[1])
     if missing:
         raise ChecklistIncomplete(
             "To sign an approval, tick every checklist item. Not ticked: "

@@ -209,6 +209,23 @@ def reference_copies(name: str, value) -> None:
     references(name, [{field: getattr(item, field) for field in content.REFERENCE_FIELDS} for item in items])
 
 
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+#: "Leave it as it is": an update that does not mention an optional part (AI provenance).
+UNCHANGED = _Unchanged()
+
+
+def declaration(name: str, value) -> None:
+    """UNCHANGED, None (remove it) or a mapping (checked field by field by the service)."""
+    if value is UNCHANGED or value is None:
+        return
+    if not isinstance(value, Mapping):
+        _fail(name, "expected an object (or null).")
+
+
 def http_request(name: str, value) -> None:
     """The HTTP request (Django's, or DRF's around it) a door passes along: signing checks the
     password with it, so that the lockout counts failures per user name and address."""
@@ -241,6 +258,7 @@ RULES: dict[str, Callable[[str, object], None]] = {
     "references": references,
     "expected_row_version": version,
     "request": http_request,
+    "provenance": declaration,
 }
 
 

@@ -20,9 +20,10 @@ from articles import content
 from articles.models import Article, ArticleVersion
 from editorial.models import EventKind, TransitionRecord
 from editorial.workflow import checks, invitations, permissions, signing, writes
+from editorial.workflow import provenance as _provenance
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
-from editorial.workflow.contract import article_copy, boundary
+from editorial.workflow.contract import UNCHANGED, article_copy, boundary
 from editorial.workflow.events import build_event
 from editorial.workflow.exceptions import (
     EditorialError,
@@ -238,6 +239,7 @@ def _snapshot_version(article: Article, actor) -> ArticleVersion:
         created_by=actor,
     )
     checks.record_content_check(version)
+    _provenance.copy_to_version(article, version)
     return version
 
 
@@ -424,13 +426,22 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
 
 
 @boundary
-def article_create(*, actor, fields: Mapping, references: Iterable[Mapping] = (), reason: str = "") -> Article:
+def article_create(
+    *, actor, fields: Mapping, references: Iterable[Mapping] = (), reason: str = "", provenance=None
+) -> Article:
+    """A new draft by ``actor`` with its references and, if a machine drafted it, its AI provenance.
+
+    ``provenance``: None, or the declaration (``editorial.workflow.provenance.clean_declaration``);
+    the text given now is kept as the machine draft of the declared sections.
+    """
     article = Article(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
     with transaction.atomic():
         article_save(article=article, actor=actor, reason=reason)
         write_references(
             article=article, actor=actor, wanted=list(references or ()), existing=[], reason=reason or "Draft created"
         )
+        if provenance is not None:
+            _provenance.write_declaration(article=article, actor=actor, provenance=provenance)
     return article
 
 
@@ -443,10 +454,13 @@ def article_update(
     references: Iterable[Mapping] | None = None,
     expected_row_version: int,
     reason: str = "",
+    provenance=UNCHANGED,
 ) -> Article:
     """Change content fields (and, if given, the whole reference list) of an editable article.
 
     ``expected_row_version`` is the ``row_version`` the caller read: required (see ``article_save``).
+    ``provenance``: UNCHANGED (default), None (no machine involved: withdraw the declaration) or a
+    new declaration (``editorial.workflow.provenance``).
     """
     with transaction.atomic():
         for name, value in fields.items():
@@ -458,4 +472,5 @@ def article_update(
             references_replace(
                 article=article, actor=actor, references=references, reason=reason or "References edited"
             )
+        _provenance.write_declaration(article=article, actor=actor, provenance=provenance)
     return article

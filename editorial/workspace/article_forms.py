@@ -9,9 +9,21 @@ from django.db.models import QuerySet
 from django.utils.safestring import mark_safe
 
 from articles import content
+from articles import provenance as machine
 from articles.models import Article, Reference
 from articles.rendering import markdown_problems
 from editorial.workflow import permissions
+from editorial.workflow.provenance import declaration
+
+#: The form's fields for AI provenance, and the declaration's key each one fills.
+AI_FIELDS = {
+    "ai_tool": "tool",
+    "ai_model": "model",
+    "ai_model_version": "model_version",
+    "ai_run_id": "run_id",
+    "ai_generated_at": "generated_at",
+    "ai_sections": "sections",
+}
 
 
 class ReferenceInlineFormSet(forms.BaseInlineFormSet):
@@ -78,6 +90,25 @@ class ArticleForm(forms.ModelForm):
         max_length=500,
         help_text="Kept in the article's history with your name.",
     )
+    ai_assisted = forms.BooleanField(
+        label="Drafted with AI assistance",
+        required=False,
+        help_text="Tick when a machine drafted part of this text: reviewers and readers are told, and the "
+        "text as it stands when you declare it is kept as the machine draft.",
+    )
+    ai_tool = forms.CharField(label="Tool", required=False, max_length=machine.TOOL_LIMIT)
+    ai_model = forms.CharField(label="Model", required=False, max_length=machine.MODEL_LIMIT)
+    ai_model_version = forms.CharField(label="Model version", required=False, max_length=machine.MODEL_LIMIT)
+    ai_run_id = forms.CharField(label="Run or prompt id", required=False, max_length=machine.RUN_ID_LIMIT)
+    ai_generated_at = forms.DateTimeField(
+        label="Drafted at", required=False, help_text="Leave empty for now. Your time zone's local time."
+    )
+    ai_sections = forms.MultipleChoiceField(
+        label="Machine-drafted sections",
+        required=False,
+        choices=list(machine.SECTIONS.items()),
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     class Meta:
         model = Article
@@ -95,6 +126,23 @@ class ArticleForm(forms.ModelForm):
             self.fields["slug"].help_text = "Leave empty to make it from the question."
         if self.instance.pk and "seen_row_version" in self.fields:
             self.fields["seen_row_version"].initial = self.instance.row_version
+        declared = declaration(self.instance) if self.instance.pk else None
+        if declared is not None and "ai_assisted" in self.fields:
+            self.fields["ai_assisted"].initial = True
+            facts = {**declared.facts(), "generated_at": declared.generated_at}
+            for field, key in AI_FIELDS.items():
+                self.fields[field].initial = facts[key]
+
+    @property
+    def ai_changed(self) -> bool:
+        """Whether the AI provenance part of the form was changed (only then is it declared again)."""
+        return any(name == "ai_assisted" or name in AI_FIELDS for name in self.changed_data)
+
+    def ai_declaration(self) -> dict | None:
+        """The declaration the form asks for (None: no machine involved), from cleaned data."""
+        if not self.cleaned_data.get("ai_assisted"):
+            return None
+        return {key: self.cleaned_data.get(field) for field, key in AI_FIELDS.items()}
 
     def _renderable(self, name: str) -> str:
         text = self.cleaned_data.get(name, "")
@@ -111,6 +159,10 @@ class ArticleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("ai_assisted"):
+            for field in ("ai_tool", "ai_model", "ai_sections"):
+                if not cleaned.get(field):
+                    self.add_error(field, "Required when the text was drafted with AI assistance.")
         seen = cleaned.get("seen_row_version")
         if self.instance.pk and seen is None:
             raise forms.ValidationError(

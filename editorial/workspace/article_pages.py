@@ -15,6 +15,7 @@ from articles.rendering import render_markdown
 from editorial import parsing
 from editorial.models import Notification
 from editorial.reads import checks, history, rounds
+from editorial.reads import provenance as machine_reads
 from editorial.workflow import board, permissions, services, signing, sources
 from editorial.workflow.approval import approval_status
 from editorial.workflow.exceptions import EditorialError, NotReady, PasswordRequired, ReasonRequired, SignatureRefused
@@ -73,6 +74,11 @@ class ArticlePagesMixin:
                 "<path:object_id>/history/compare/",
                 self.admin_site.admin_view(self.compare_view),
                 name="articles_article_compare",
+            ),
+            path(
+                "<path:object_id>/machine-draft/",
+                self.admin_site.admin_view(self.machine_draft_view),
+                name="articles_article_machine_draft",
             ),
             path(
                 "<path:object_id>/invite/",
@@ -277,6 +283,24 @@ class ArticlePagesMixin:
             "history_url": reverse("admin:articles_article_history", args=[article.pk]),
         }
         return TemplateResponse(request, "editorial/admin/compare.html", context)
+
+    def machine_draft_view(self, request, object_id):
+        """For each machine-drafted version: its AI provenance and the diff from the machine's text."""
+        article = self.get_object(request, object_id)
+        if article is None:
+            raise Http404("No such article.")
+        versions = [
+            {"ai": machine, "changes": machine_reads.machine_changes(machine)}
+            for machine in machine_reads.machine_drafted_versions(article)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Machine draft and reviewed text: {article.title}",
+            "opts": self.model._meta,
+            "article": article,
+            "versions": versions,
+        }
+        return TemplateResponse(request, "editorial/admin/machine_draft.html", context)
 
 
 def _label(name: str) -> str:

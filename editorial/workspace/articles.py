@@ -18,7 +18,8 @@ from articles.rendering import render_markdown
 from editorial import parsing
 from editorial.notifications import inbox
 from editorial.reads import checks, rounds
-from editorial.workflow import board, permissions, references, services
+from editorial.reads import provenance as machine_reads
+from editorial.workflow import board, permissions, provenance, references, services
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.exceptions import EditorialError
@@ -53,6 +54,18 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
         (
             "Text: for clinicians and for patients, side by side",
             {"fields": ("body", "patient_body"), "classes": ["text-columns"]},
+        ),
+        (
+            "AI assistance",
+            {
+                "fields": (
+                    "ai_assisted",
+                    ("ai_tool", "ai_model", "ai_model_version"),
+                    ("ai_run_id", "ai_generated_at"),
+                    "ai_sections",
+                ),
+                "classes": ["ai-assistance"],
+            },
         ),
         (None, {"fields": ("change_reason", "seen_row_version")}),
     )
@@ -176,6 +189,8 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
             reason=form.cleaned_data.get("change_reason", ""),
             expected_row_version=form.cleaned_data.get("seen_row_version") if change else None,
         )
+        if form.ai_changed:
+            provenance.provenance_declare(article=obj, actor=request.user, provenance=form.ai_declaration())
 
     def save_formset(self, request, form, formset, change):
         reason = form.cleaned_data.get("change_reason") or "References edited"
@@ -272,6 +287,8 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
             "body_html": render_markdown(article.body),
             "patient_html": render_markdown(article.patient_body),
             "editable": permissions.may_edit_content(request.user, article),
+            "ai": machine_reads.of_version(article.current_version),
+            "machine_diff_url": reverse("admin:articles_article_machine_draft", args=[article.pk]),
         }
 
 

@@ -18,6 +18,7 @@ from articles.rendering import render_markdown
 from editorial import parsing
 from editorial.notifications import inbox
 from editorial.reads import checks
+from editorial.reads import provenance as machine_reads
 from editorial.workflow import board, permissions
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.checks import doses_in
@@ -26,6 +27,7 @@ from editorial.workflow.permissions import Role
 from editorial.workspace.base import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 from reviewers.models import (
     CHECKLIST,
+    MACHINE_CHECK,
     REVIEW_BOXES,
     Conflict,
     FailedSignatureAttempt,
@@ -122,6 +124,10 @@ class InvitationAdmin(ReadOnlyAdmin):
             # recorded for the doses (only where the lints found none).
             "checks": checks.version_checks(version),
             "doses": doses_in(version),
+            # Above the text: what a machine drafted of this version, and the item it adds.
+            "ai": machine_reads.of_version(version),
+            "machine_check": MACHINE_CHECK,
+            "machine_diff_url": reverse("admin:articles_article_machine_draft", args=[article.pk]),
             "conflict_choices": Conflict.choices,
             "error": error,
             "posted": posted or {},

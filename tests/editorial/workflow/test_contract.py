@@ -260,6 +260,17 @@ def strategies(cast) -> dict:
         "expected_row_version": raw(st.one_of(st.integers(min_value=-5, max_value=2**40), JUNK)),
         "saved": raw(st.one_of(st.lists(st.just(Reference(title="t")), max_size=2), JUNK)),
         "deleted": raw(st.one_of(st.just([]), JUNK)),
+        "provenance": raw(
+            st.one_of(
+                st.none(),
+                st.dictionaries(
+                    st.sampled_from(["tool", "model", "sections", "generated_at", "run_id", "bogus"]),
+                    st.one_of(TEXT, JUNK, st.lists(st.sampled_from(["body", "summary", "x"]), max_size=3)),
+                    max_size=4,
+                ),
+                JUNK,
+            )
+        ),
         "request": raw(st.one_of(st.none(), st.builds(signing_request))),
     }
 
@@ -351,6 +362,11 @@ VALID_CALLS = {
         "actor": (P, "author"),
         "fields": (R, {"summary": "Changed."}),
         "expected_row_version": (R, 1),
+    },
+    "provenance.provenance_declare": {
+        "article": (A, "draft"),
+        "actor": (P, "author"),
+        "provenance": (R, {"tool": "MedDraft", "model": "gpt-4o", "sections": ["body"]}),
     },
     "references.references_replace": {
         "article": (A, "draft"),
