@@ -3,4 +3,11 @@
 Each module registers the model admins of one concern (``editorial/workspace/``).
 """
 
-from editorial.workspace import accounts, articles, board, records, security  # noqa: F401 - imported to register them
+from editorial.workspace import (  # noqa: F401 - imported to register them
+    accounts,
+    articles,
+    board,
+    questions,
+    records,
+    security,
+)

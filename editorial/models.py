@@ -211,3 +211,60 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Notification settings of {self.user}"
+
+
+# --- Readers' follow-up questions ---------------------------------------------------------------
+
+
+class QuestionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DISMISSED = "dismissed", "Dismissed"
+    MERGED = "merged", "Merged into another"
+    COMMISSIONED = "commissioned", "Commissioned, waiting for an author"
+    DRAFTING = "drafting", "Claimed: an article is being drafted"
+
+
+#: The most a reader's question may say (characters, after sanitising).
+QUESTION_LIMIT = 1000
+
+
+class ReaderQuestion(models.Model):
+    """A reader's follow-up question from an article's public page. No account, no personal data.
+
+    Editors dismiss it, merge it into another, or commission an article; an author (or a
+    pipeline's account) claims the commission, which opens a draft titled with the question.
+    """
+
+    article = models.ForeignKey(
+        "articles.Article", on_delete=models.PROTECT, related_name="reader_questions", help_text="Asked from its page."
+    )
+    text = models.TextField(max_length=QUESTION_LIMIT, help_text="Plain text, sanitised.")
+    status = models.CharField(max_length=20, choices=QuestionStatus.choices, default=QuestionStatus.OPEN)
+    asked_at = models.DateTimeField(db_default=Now(), db_index=True)
+    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates")
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField("editor's note", blank=True, max_length=2000)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    draft = models.OneToOneField(
+        "articles.Article", on_delete=models.PROTECT, null=True, blank=True, related_name="from_question"
+    )
+
+    class Meta:
+        ordering = ["-asked_at", "-id"]
+        indexes = [models.Index(fields=["status", "-asked_at"], name="question_status_asked")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status="drafting", draft__isnull=False, claimed_by__isnull=False)
+                | (~models.Q(status="drafting") & models.Q(draft__isnull=True)),
+                name="question_draft_when_claimed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]

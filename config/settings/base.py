@@ -321,6 +321,8 @@ EDITORIAL_PUBLIC_FROM = env.str("EDITORIAL_PUBLIC_FROM", default="submitted")
 # status change reaches readers within this time.
 EDITORIAL_PUBLIC_CACHE_SECONDS = env.int("EDITORIAL_PUBLIC_CACHE_SECONDS", default=5)
 # Months after approval at which an article falls due for re-review.
+# Readers' follow-up questions: how many one address may send (django-ratelimit's "n/period").
+EDITORIAL_QUESTION_RATE = env.str("EDITORIAL_QUESTION_RATE", default="5/h")
 EDITORIAL_REREVIEW_MONTHS = env.int("EDITORIAL_REREVIEW_MONTHS", default=12)
 # Days a board member has to answer an invitation, and to return the review once accepted.
 EDITORIAL_INVITATION_RESPONSE_DAYS = env.int("EDITORIAL_INVITATION_RESPONSE_DAYS", default=3)

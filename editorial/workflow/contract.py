@@ -24,6 +24,7 @@ from django.http import HttpRequest
 
 from articles import content
 from articles.models import Article, Reference, Specialty
+from editorial.models import QUESTION_LIMIT, ReaderQuestion
 from editorial.workflow.exceptions import InvalidInput, NotFound, NotPermitted
 from editorial.workflow.system import SYSTEM_USERNAME
 from reviewers.models import REVIEW_BOXES, Invitation
@@ -259,6 +260,9 @@ RULES: dict[str, Callable[[str, object], None]] = {
     "expected_row_version": version,
     "request": http_request,
     "provenance": declaration,
+    "question": row(ReaderQuestion),
+    "into": row(ReaderQuestion),
+    "text": text(QUESTION_LIMIT * 5),
 }
 
 

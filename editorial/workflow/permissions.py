@@ -204,6 +204,38 @@ def may_operate_notifications(user) -> bool:
     return has_role(user, Role.EDITOR) or bool(user.is_active and user.is_superuser)
 
 
+# --- Readers' questions ------------------------------------------------------------------
+
+
+def may_triage_questions(user) -> bool:
+    """Editors dismiss, merge and commission readers' questions."""
+    return has_role(user, Role.EDITOR)
+
+
+def require_question_triage(user) -> None:
+    if not may_triage_questions(user):
+        raise NotPermitted("Only editors can dismiss, merge or commission readers' questions.")
+
+
+def may_claim_question(user) -> bool:
+    """Authors, and drafting pipelines' accounts (which hold the Authors role), claim commissions."""
+    return has_role(user, Role.AUTHOR)
+
+
+def sees_questions(user) -> bool:
+    return has_role(user, Role.EDITOR, Role.AUDITOR, Role.AUTHOR)
+
+
+def visible_questions(user, queryset: QuerySet):
+    """The queue a user may see: editors and auditors all of it; authors the commissions open to
+    claim and those they claimed; nobody else anything."""
+    if has_role(user, Role.EDITOR, Role.AUDITOR):
+        return queryset
+    if has_role(user, Role.AUTHOR):
+        return queryset.filter(Q(status="commissioned") | Q(claimed_by=user))
+    return queryset.none()
+
+
 # --- The board ---------------------------------------------------------------------------
 
 

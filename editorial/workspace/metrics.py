@@ -7,7 +7,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from articles.models import Article, ArticleStatus
-from editorial.models import TransitionRecord
+from editorial.models import QuestionStatus, ReaderQuestion, TransitionRecord
 from editorial.reads.worklists import overdue_reviews
 from reviewers.models import Invitation, InvitationStatus
 
@@ -78,8 +78,22 @@ def summary(*, days: int = 180) -> dict:
         [{"label": label, "count": counts.get(value, 0), "status": value} for value, label in ArticleStatus.choices]
     )
 
+    asked = dict(
+        ReaderQuestion.objects.filter(asked_at__gte=since)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("status", "n")
+    )
+
     return {
         "days": days,
+        # Readers' follow-up questions asked in the period, and how many became (claimed) articles.
+        "questions_asked": sum(asked.values()),
+        "questions_to_articles": asked.get(QuestionStatus.DRAFTING, 0),
+        "questions_by_status": _with_widths(
+            [{"label": label, "count": asked.get(value, 0)} for value, label in QuestionStatus.choices]
+        ),
         "decisions": len(decision_days),
         "median_decision_days": _median(decision_days),
         "decision_histogram": _histogram(decision_days),

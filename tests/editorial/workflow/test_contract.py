@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 
 import editorial.workflow
 from articles.models import Article, ArticleVersion, Reference, Specialty
-from editorial.models import Event, TransitionRecord
+from articles.provenance import AIProvenance
+from editorial.models import Event, ReaderQuestion, TransitionRecord
 from editorial.workflow import board, services
 from editorial.workflow.exceptions import EditorialError, InvalidInput, NotFound, NotPermitted, SignatureRefused
+from editorial.workflow.questions import question_ask, question_commission
 from reviewers.models import Invitation, Review, Signature
 from tests.factories import UserFactory, make_article, signing_request
 
@@ -142,6 +144,7 @@ def test_at_most_300_references(author):
 #: Tables a refused call must leave exactly as they were (failed signatures are recorded on
 #: purpose: a wrong password is an event of its own).
 WATCHED = [
+    AIProvenance,
     Article,
     Article.history.model,
     Reference,
@@ -161,6 +164,7 @@ def snapshot() -> dict:
     state = {model._meta.label: list(model.objects.order_by("pk").values_list("pk", flat=True)) for model in WATCHED}
     state["articles"] = list(Article.objects.order_by("pk").values_list("pk", "status", "row_version", "title"))
     state["invitations"] = list(Invitation.objects.order_by("pk").values_list("pk", "status", "row_version"))
+    state["questions"] = list(ReaderQuestion.objects.order_by("pk").values_list("pk", "status", "draft_id"))
     return state
 
 
@@ -200,7 +204,19 @@ def cast(author, other_author, editor, auditor, reviewers, in_state, superuser, 
         "inactive": inactive,
     }
     invitations = {"accepted": in_review[0].pk, "invited": in_review[1].pk}
-    return {"people": people, "articles": articles, "invitation": invitations["accepted"], "invitations": invitations}
+    approved = Article.objects.get(pk=articles["approved"])
+    asked = {
+        label: question_ask(article=approved, text=f"A reader's {label} question?").pk for label in ("open", "other")
+    }
+    commissioned = question_ask(article=approved, text="A commissioned question?")
+    asked["commissioned"] = question_commission(question=commissioned, actor=editor).pk
+    return {
+        "people": people,
+        "articles": articles,
+        "invitation": invitations["accepted"],
+        "invitations": invitations,
+        "questions": asked,
+    }
 
 
 def strategies(cast) -> dict:
@@ -216,12 +232,15 @@ def strategies(cast) -> dict:
         st.just(("raw", Article())),
         JUNK.map(lambda v: ("raw", v)),
     )
+    raw_junk = JUNK.map(lambda v: ("raw", v))
     invitation = st.one_of(
         st.just(("invitation", None)),
         st.just(("invitation", None)),
         st.just(("raw", Invitation(pk=10**9))),
         JUNK.map(lambda v: ("raw", v)),
     )
+    real_question = st.sampled_from(["open", "other", "commissioned"]).map(lambda label: ("question", label))
+    question = st.one_of(real_question, real_question, st.just(("raw", ReaderQuestion(pk=10**9))), raw_junk)
     fields = st.one_of(
         st.dictionaries(
             st.sampled_from(["title", "slug", "summary", "body", "patient_body", "specialty", "status", "author"]),
@@ -241,6 +260,9 @@ def strategies(cast) -> dict:
         "actor": user,
         "article": article,
         "invitation": invitation,
+        "question": question,
+        "into": question,
+        "text": raw(st.one_of(st.just("A follow-up question about doses?"), TEXT)),
         "reviewers": st.one_of(st.lists(user, max_size=3).map(lambda items: ("list", items)), raw(JUNK)),
         "name": raw(st.one_of(st.sampled_from(sorted(services.TRANSITION_SERVICES)), TEXT)),
         "reason": raw(TEXT),
@@ -283,6 +305,8 @@ def realise(value, cast):
         return Article.objects.get(pk=cast["articles"][payload])
     if kind == "invitation":
         return Invitation.objects.get(pk=cast["invitations"][payload or "accepted"])
+    if kind == "question":
+        return ReaderQuestion.objects.get(pk=cast["questions"][payload])
     if kind == "list":
         return [realise(item, cast) for item in payload]
     if kind == "request":
@@ -368,6 +392,15 @@ VALID_CALLS = {
         "actor": (P, "author"),
         "provenance": (R, {"tool": "MedDraft", "model": "gpt-4o", "sections": ["body"]}),
     },
+    "questions.question_ask": {"article": (A, "approved"), "text": (R, "Does this apply to children?")},
+    "questions.question_dismiss": {"question": ("question", "open"), "actor": (P, "editor")},
+    "questions.question_merge": {
+        "question": ("question", "open"),
+        "actor": (P, "editor"),
+        "into": ("question", "other"),
+    },
+    "questions.question_commission": {"question": ("question", "open"), "actor": (P, "editor")},
+    "questions.question_claim": {"question": ("question", "commissioned"), "actor": (P, "author")},
     "references.references_replace": {
         "article": (A, "draft"),
         "actor": (P, "author"),
