@@ -3,7 +3,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from articles.models import Article, Reference
-from editorial.models import TransitionRecord
+from articles.provenance import AIProvenance
+from editorial.models import QuestionStatus, ReaderQuestion, TransitionRecord
 from editorial.reads.checks import version_checks
 from editorial.sources.stub import load_works
 from tests.factories import signing_request
@@ -98,3 +99,20 @@ def test_the_demo_shows_each_content_check(monkeypatch):
     assert "10.5555/demo.stay-active-trial" in dois
     assert all(doi.startswith("10.5555/") and doi in works for doi in dois)
     assert not Reference.objects.exclude(pmid="").exists()
+
+
+@pytest.mark.django_db
+@override_settings(DEBUG=True)
+def test_seed_demo_has_a_machine_drafted_approved_article_and_readers_questions(monkeypatch, client):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    call_command("seed_demo")
+    call_command("seed_demo")  # idempotent: no second declaration, no second question
+    article = Article.objects.get(slug="how-should-an-acute-ankle-sprain-be-managed-in-the-first-weeks")
+    assert article.status == "approved"
+    kept = AIProvenance.objects.get(version=article.published_version)
+    assert (kept.tool, kept.model_name) == ("MedDraft pipeline (demo)", "gpt-4o")
+    assert kept.machine_draft["body"] != article.published_version.content["body"]  # the author's edit shows
+    page = client.get(f"/articles/{article.slug}/").content.decode()
+    assert "Drafted with AI assistance (MedDraft pipeline (demo), gpt-4o) · reviewed and approved by" in page
+    statuses = sorted(ReaderQuestion.objects.values_list("status", flat=True))
+    assert statuses == [QuestionStatus.COMMISSIONED, QuestionStatus.OPEN]

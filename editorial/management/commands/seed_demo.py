@@ -14,7 +14,9 @@ from accounts import lockout, second_factor, security_log
 from accounts.models import SecurityEventKind
 from articles.models import Article, Specialty
 from editorial.demo.content import ARTICLES, BOARD, DEMO_BACKUP_CODES, DEMO_TOTP_SECRET, SPECIALTIES, USERS
-from editorial.workflow import board, invitations, services
+from editorial.demo.follow_up import MACHINE_DRAFTED, QUESTIONS
+from editorial.models import ReaderQuestion
+from editorial.workflow import board, invitations, provenance, questions, services
 from editorial.workflow.audit import set_audit_context
 from reviewers.models import Invitation, ReviewerProfile
 
@@ -40,10 +42,13 @@ class Command(BaseCommand):
                 self.ensure_second_factor(users, secret)
             specialties = self.ensure_specialties(users["editor"])
             self.ensure_board(users, specialties)
-            created = [spec["slug"] for spec in ARTICLES if self.ensure_article(spec, users, specialties)]
+            created = [
+                spec["slug"] for spec in [*ARTICLES, MACHINE_DRAFTED] if self.ensure_article(spec, users, specialties)
+            ]
+            asked = self.ensure_questions(users)
         self.stdout.write(
             f"Demo ready: {len(users)} users, {len(specialties)} specialties, "
-            f"{len(created)} articles added ({Article.objects.count()} in all). "
+            f"{len(created)} articles added ({Article.objects.count()} in all), {asked} reader questions added. "
             f"Log in at {settings.SITE_URL}/admin/ as author, reviewer1, reviewer2, editor, "
             "auditor or admin."
         )
@@ -123,7 +128,11 @@ class Command(BaseCommand):
         fields = {key: spec[key] for key in ("title", "slug", "summary", "body", "patient_body")}
         fields["specialty"] = specialties[spec["specialty"]]
         article = services.article_create(
-            actor=users["author"], fields=fields, references=spec["references"], reason="Demo draft"
+            actor=users["author"],
+            fields=fields,
+            references=spec["references"],
+            reason="Demo draft",
+            provenance=spec.get("provenance"),
         )
         for step in spec["steps"]:
             self.play(article, step, users)
@@ -169,6 +178,8 @@ class Command(BaseCommand):
                     "doses_checked": True,
                     "references_support": True,
                     "language_fits_audience": recommendation == "approve",
+                    "machine_passages_verified": recommendation == "approve"
+                    and provenance.is_machine_drafted(article.current_version),
                 },
                 comments_to_author=to_author,
                 confidential_comments=confidential,
@@ -183,6 +194,20 @@ class Command(BaseCommand):
             services.article_transition(
                 article=article, actor=actor, name=action, reason=rest[0], password=self.password, request=self.request
             )
+
+    def ensure_questions(self, users: dict) -> int:
+        """Readers' questions on the demo pages (asked through the same service as the form)."""
+        added = 0
+        for slug, text, commissioned in QUESTIONS:
+            if ReaderQuestion.objects.filter(text=text).exists():
+                continue
+            question = questions.question_ask(article=Article.objects.get(slug=slug), text=text)
+            if commissioned:
+                questions.question_commission(
+                    question=question, actor=users["editor"], reason="A common next question: worth an article."
+                )
+            added += 1
+        return added
 
     @staticmethod
     def invitation(article: Article, reviewer) -> Invitation:
