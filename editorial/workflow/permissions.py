@@ -213,6 +213,7 @@ def may_triage_questions(user) -> bool:
 
 
 def require_question_triage(user) -> None:
+    """Raises NotPermitted (403) unless ``user`` may triage readers' questions (editors)."""
     if not may_triage_questions(user):
         raise NotPermitted("Only editors can dismiss, merge or commission readers' questions.")
 
@@ -223,6 +224,7 @@ def may_claim_question(user) -> bool:
 
 
 def sees_questions(user) -> bool:
+    """Whether the questions' queue appears for ``user`` at all (what it holds: ``visible_questions``)."""
     return has_role(user, Role.EDITOR, Role.AUDITOR, Role.AUTHOR)
 
 

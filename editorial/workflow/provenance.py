@@ -169,4 +169,5 @@ def copy_to_version(article: Article, version: ArticleVersion) -> AIProvenance |
 
 
 def is_machine_drafted(version: ArticleVersion | None) -> bool:
+    """Whether AI provenance is kept with ``version`` (the review checklist then asks more), one query."""
     return version is not None and AIProvenance.objects.filter(version=version).exists()

@@ -126,8 +126,8 @@ class ArticleForm(forms.ModelForm):
             self.fields["slug"].help_text = "Leave empty to make it from the question."
         if self.instance.pk and "seen_row_version" in self.fields:
             self.fields["seen_row_version"].initial = self.instance.row_version
-        declared = declaration(self.instance) if self.instance.pk else None
-        if declared is not None and "ai_assisted" in self.fields:
+        declared = declaration(self.instance) if self.instance.pk and "ai_assisted" in self.fields else None
+        if declared is not None:
             self.fields["ai_assisted"].initial = True
             facts = {**declared.facts(), "generated_at": declared.generated_at}
             for field, key in AI_FIELDS.items():

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -292,3 +292,18 @@ def test_nothing_of_the_kind_when_no_machine_was_involved(client, in_state):
     assert "AI assistance" not in html and "ai-credit" not in html
     data = json_ld(html)
     assert not {"digitalSourceType", "contributor", "creditText"} & set(data)
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_the_copy_kept_with_a_version_is_written_once_on_postgresql(author):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's")
+    article = services.article_submit(article=Article.objects.get(pk=create_through_api(author)["id"]), actor=author)
+    kept = AIProvenance.objects.get(version=article.current_version)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AIProvenance.objects.filter(pk=kept.pk).update(model_name="another-model")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM articles_aiprovenance WHERE id = %s", [kept.pk])
+    declared = AIProvenance.objects.get(article=article, version__isnull=True)
+    AIProvenance.objects.filter(pk=declared.pk).update(run_id="run-9")  # the draft's declaration may change
