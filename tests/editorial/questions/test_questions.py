@@ -254,3 +254,15 @@ def test_the_public_page_never_shows_a_draft_answer(client, asked, editor, autho
     assert Client().get(reverse("article-detail", args=[draft.slug])).status_code == 404
     page = Client().get(reverse("article-detail", args=[asked[0].article.slug])).content.decode()
     assert QUESTION not in page
+
+
+@pytest.mark.django_db
+def test_the_queue_costs_the_same_queries_for_two_or_twenty_questions(client, asked, editor):
+    client.force_login(editor)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(queue_url()).status_code == 200
+    for n in range(18):
+        questions.question_ask(article=asked[0].article, text=f"Another follow-up question number {n}?")
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(queue_url()).status_code == 200
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
