@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -149,8 +150,18 @@ def provenance_declare(*, article: Article, actor, provenance=UNCHANGED) -> AIPr
         return write_declaration(article=current, actor=actor, provenance=provenance)
 
 
+#: Whether the article in hand has a draft declaration: an annotation for the submit's lock.
+DECLARED = Exists(AIProvenance.objects.filter(article=OuterRef("pk"), version__isnull=True))
+
+
 def copy_to_version(article: Article, version: ArticleVersion) -> AIProvenance | None:
-    """Keep the article's declaration with its newly submitted ``version`` (inside the submit)."""
+    """Keep the article's declaration with its newly submitted ``version`` (inside the submit).
+
+    An article read with the ``DECLARED`` annotation (``ai_declared``) costs no query when no
+    machine was declared; otherwise one read and one insert.
+    """
+    if getattr(article, "ai_declared", True) is False:
+        return None
     current = declaration(article)
     if current is None:
         return None

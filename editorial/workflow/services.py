@@ -69,14 +69,19 @@ def reason_is_required(name: str) -> bool:
     return any(t.custom.get("reason") == "required" for t in method._django_fsm.transitions.values())
 
 
-def _lock(article: Article, *, with_version: bool = False) -> Article:
+def _lock(article: Article, *, with_version: bool = False, with_declaration: bool = False) -> Article:
     """The article as it is now in the database, locked until the transaction ends.
 
     ``with_version``: its current version too (its content, a JSON document of the whole
-    text): only a transition that signs the version needs it.
+    text): only a transition that signs the version needs it. ``with_declaration``: whether AI
+    provenance is declared for its draft (``ai_declared``), in the same query: a submission
+    keeps a copy with the version, and asks for the declaration only when there is one.
     """
     related = ("specialty", "current_version") if with_version else ("specialty",)
-    return Article.objects.select_for_update(of=("self",)).select_related(*related).get(pk=article.pk)
+    locked = Article.objects.select_for_update(of=("self",)).select_related(*related)
+    if with_declaration:
+        locked = locked.annotate(ai_declared=_provenance.DECLARED)
+    return locked.get(pk=article.pk)
 
 
 def _refuse_stale(copy: Article, current: Article) -> None:
@@ -134,7 +139,7 @@ def _fire(
     outcome = OUTCOMES[name]
     reason = (reason or "").strip()
     with transaction.atomic():
-        current = _lock(article, with_version=name == "approve")
+        current = _lock(article, with_version=name == "approve", with_declaration=name in ("submit", "resubmit"))
         permissions.require_transition(actor, current, name)
         _refuse_stale(article, current)
         if name in ("submit", "resubmit"):
