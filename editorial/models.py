@@ -5,8 +5,10 @@ forward through their status) and are never edited through the workspace.
 """
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from articles.models import Article, ArticleStatus
 
@@ -211,3 +213,27 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Notification settings of {self.user}"
+
+
+class IdempotencyKey(models.Model):
+    """A creating API call made with an ``Idempotency-Key``, and the answer it got.
+
+    Written in the same transaction as what the call created, so a key on record always names
+    a write that happened; a refused call leaves no key (editorial.api.idempotency).
+    ``fingerprint`` is the SHA-256 of the method, the path and the body, in hex.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="one_idempotency_key_per_owner")]
+        indexes = [models.Index(fields=["owner", "created_at"], name="idempotency_key_age")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}: {self.key}"

@@ -312,6 +312,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- The editorial product ------------------------------------------------------------
+# Hours an API Idempotency-Key is remembered: a retry within them gets the first answer again.
+EDITORIAL_IDEMPOTENCY_KEY_HOURS = env.int("EDITORIAL_IDEMPOTENCY_KEY_HOURS", default=24)
 # Signatures of board members needed before an editor may approve.
 EDITORIAL_APPROVAL_QUORUM = env.int("EDITORIAL_APPROVAL_QUORUM", default=2)
 # First status at which readers see an article: "submitted" (with the pending banner) or

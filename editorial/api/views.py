@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from articles import content
 from articles.models import Article, Reference, Specialty
+from editorial.api import idempotency
 from editorial.api.errors import EditorialAPIError, PreconditionRequired, refusals
 from editorial.models import TransitionRecord
 from editorial.reads import checks
@@ -302,7 +303,9 @@ IF_MATCH = OpenApiParameter(
 @extend_schema_view(
     list=extend_schema(responses={200: ArticleSummarySerializer(many=True), **refusals(400, 401, 404)}),
     retrieve=extend_schema(responses={200: ArticleSerializer, **refusals(401, 404)}),
-    create=extend_schema(responses={201: ArticleSerializer, **refusals(400, 401, 403, 409)}),
+    create=extend_schema(
+        parameters=[idempotency.PARAMETER], responses={201: ArticleSerializer, **refusals(400, 401, 403, 409, 422)}
+    ),
     update=extend_schema(
         parameters=[IF_MATCH], responses={200: ArticleSerializer, **refusals(400, 401, 403, 404, 409, 412, 428)}
     ),
@@ -369,6 +372,7 @@ class ArticleViewSet(
         fresh = self.get_queryset().get(pk=saved.pk)
         return self._with_checks(Response(self.get_serializer(fresh).data, headers={"ETag": etag(fresh)}))
 
+    @idempotency.idempotent
     def create(self, request, *args, **kwargs):
         return self._with_checks(super().create(request, *args, **kwargs))
 
