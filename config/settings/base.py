@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -308,6 +309,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Medical articles and their review by the Medical Advisory Board.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/: Swagger UI from the project's own static files (no CDN; the CSP holds).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"ArticleStatusEnum": "articles.models.ArticleStatus.choices"},
 }
 

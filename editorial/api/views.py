@@ -209,6 +209,24 @@ class TransitionRequestSerializer(serializers.Serializer):
     )
 
 
+class AvailableTransitionSerializer(serializers.Serializer):
+    """A transition the caller may fire now: its name for POST, what it needs."""
+
+    name = serializers.CharField()
+    label = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField(help_text="required or optional")
+    signature = serializers.SerializerMethodField(help_text="true: the password signs it (approve)")
+
+    def get_label(self, transition) -> str:
+        return transition.custom.get("label", transition.name)
+
+    def get_reason(self, transition) -> str:
+        return transition.custom.get("reason", "optional")
+
+    def get_signature(self, transition) -> bool:
+        return transition.name == "approve"
+
+
 class ChecksSerializer(serializers.Serializer):
     """The content checks (editorial.reads.checks): what blocks submission and what only warns."""
 
@@ -395,13 +413,23 @@ class ArticleViewSet(
         return Response(found.as_dict())
 
     @extend_schema(
+        methods=["GET"],
+        responses={200: AvailableTransitionSerializer(many=True), **refusals(401, 404)},
+        description="What the caller may do to the article now, as the workspace offers it.",
+    )
+    @extend_schema(
+        methods=["POST"],
         request=TransitionRequestSerializer,
         responses={200: ArticleSerializer, **refusals(400, 401, 403, 404, 409)},
+        description="Fire a transition: 403 for the wrong person, 409 for the wrong state or a stale copy.",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["get", "post"])
     def transitions(self, request, pk=None, **kwargs):
-        """Fire a transition: 403 for the wrong person, 409 for the wrong state or a stale copy."""
+        """GET: the transitions the caller may fire; POST: fire one (reason; password to sign)."""
         article = get_object_or_404(self.get_queryset(), pk=pk)
+        if request.method == "GET":
+            allowed = permissions.available_transitions(request.user, article)
+            return Response(AvailableTransitionSerializer(allowed, many=True).data)
         body = TransitionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         current_version = article.row_version
