@@ -15,11 +15,13 @@ refusal writes nothing, so the corrected request may use the same key.
 
 import functools
 import hashlib
+import json
 import re
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import APIException, ValidationError
@@ -52,11 +54,20 @@ class KeyReused(APIException):
 
 
 def fingerprint(request) -> str:
-    """SHA-256 (hex) of the request's method, path and body bytes: what "the same request" means."""
+    """SHA-256 (hex) of the request's method, path and parsed body: what "the same request" means.
+
+    ``request`` is DRF's. The body is compared as parsed (JSON with its keys sorted, a form's
+    fields sorted), so the same data sent with other spacing or key order is the same request.
+    """
+    data = request.data
+    if isinstance(data, QueryDict):
+        data = sorted((key, data.getlist(key)) for key in data)
+    body = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.body):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
+    for part in (request.method, request.path, body):
+        encoded = part.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "big"))
+        digest.update(encoded)
     return digest.hexdigest()
 
 
@@ -99,7 +110,7 @@ def idempotent(handler):
         key = key_of(request)
         if key is None:
             return handler(view, request, *args, **kwargs)
-        printed = fingerprint(request._request)
+        printed = fingerprint(request)
         with transaction.atomic():
             record, replay = _claim(request.user, key, printed)
             if replay:
