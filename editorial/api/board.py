@@ -58,6 +58,16 @@ class ReviewSerializer(serializers.ModelSerializer):
         return data
 
 
+class LetterSerializer(serializers.Serializer):
+    """A decision letter as the author received it (kept in the decision's event)."""
+
+    event = serializers.IntegerField(source="pk", help_text="The decision event's id (a webhook's event_id).")
+    decision = serializers.CharField(source="payload.to", help_text="approved, changes_requested or rejected")
+    round = serializers.IntegerField(source="payload.round")
+    letter = serializers.CharField(source="payload.letter", default="")
+    sent_at = serializers.DateTimeField(source="created_at")
+
+
 class InvitationSerializer(serializers.ModelSerializer):
     """An invitation of one board member to one round of one article."""
 

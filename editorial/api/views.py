@@ -19,9 +19,10 @@ from rest_framework.views import APIView
 from articles import content
 from articles.models import Article, Reference, Specialty
 from editorial.api import idempotency
+from editorial.api.board import LetterSerializer
 from editorial.api.errors import EditorialAPIError, PreconditionRequired, refusals
 from editorial.models import TransitionRecord
-from editorial.reads import checks
+from editorial.reads import checks, rounds
 from editorial.workflow import permissions, services, sources
 from editorial.workflow.exceptions import EditorialError, StaleArticle
 
@@ -450,6 +451,14 @@ class ArticleViewSet(
             raise EditorialAPIError(error) from error
         article = self.get_queryset().get(pk=article.pk)
         return Response(self.get_serializer(article).data, status=status.HTTP_200_OK, headers={"ETag": etag(article)})
+
+    @extend_schema(responses={200: LetterSerializer(many=True), **refusals(401, 404)})
+    @action(detail=True, methods=["get"])
+    def letters(self, request, pk=None, **kwargs):
+        """The decision letters, newest first: for the author, editors and auditors (others: none)."""
+        article = get_object_or_404(self.get_queryset(), pk=pk)
+        mine = permissions.sees_every_article(request.user) or article.author_id == request.user.pk
+        return Response(LetterSerializer(rounds.decision_letters(article) if mine else [], many=True).data)
 
     @extend_schema(responses={200: TransitionRecordSerializer(many=True), **refusals(401, 404)})
     @action(detail=True, methods=["get"])

@@ -28,6 +28,7 @@ MATRIX = {
     "article_read":       row(401, 200, 404, 200, 200, 200, 404, 200),  # noqa: E241
     "article_history":    row(401, 200, 404, 200, 200, 200, 404, 200),  # noqa: E241
     "article_allowed":    row(401, 200, 404, 200, 200, 200, 404, 200),  # noqa: E241
+    "article_letters":    row(401, 200, 404, 200, 200, 200, 404, 200),  # noqa: E241
     "article_create":     row(401, 201, 201, 201, 403, 403, 403, 403),  # noqa: E241
     "draft_update":       row(401, 200, 404, 200, 404, 404, 404, 403),  # noqa: E241
     "article_fire":       row(401, 403, 404, 200, 403, 403, 404, 403),  # noqa: E241
@@ -77,6 +78,7 @@ def call(client: APIClient, endpoint: str, scene: dict, role: str):
         "article_read": lambda: client.get(f"/api/v1/articles/{article.pk}/"),
         "article_history": lambda: client.get(f"/api/v1/articles/{article.pk}/history/"),
         "article_allowed": lambda: client.get(f"/api/v1/articles/{article.pk}/transitions/"),
+        "article_letters": lambda: client.get(f"/api/v1/articles/{article.pk}/letters/"),
         "article_create": lambda: client.post("/api/v1/articles/", new_article, format="json"),
         "draft_update": lambda: client.patch(
             f"/api/v1/articles/{draft.pk}/",

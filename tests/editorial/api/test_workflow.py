@@ -90,6 +90,11 @@ def test_a_machine_draft_goes_from_submission_to_a_decision_through_the_api(auth
     assert decided["status"] == "approved"
     assert Signature.objects.filter(article_id=article["id"]).count() == 3
 
+    letters = ok(pipeline.get(f"{url}/letters/"))
+    assert [(x["decision"], x["round"]) for x in letters] == [("approved", 1)]
+    assert letters[0]["letter"].startswith("Decision on round 1") and "Priya Raman" in letters[0]["letter"]
+    assert ok(as_(reviewers[0]).get(f"{url}/letters/")) == []  # the workspace shows them no letters either
+
     history = ok(pipeline.get(f"{url}/history/"))
     assert [r["to_status"] for r in history["results"]][-1] == "approved"
     assert history["count"] == len(history["results"])
