@@ -237,3 +237,49 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id}: {self.key}"
+
+
+class Webhook(models.Model):
+    """A URL an API user registered to be told of events by HTTP POST (editorial.notifications.webhooks).
+
+    ``kinds`` is a list of ``EventKind`` values. ``secret`` signs each delivery (Standard
+    Webhooks' HMAC-SHA256, ``whsec_`` + base64); it is shown to the owner once, when made.
+    Removing a webhook deactivates it: its deliveries stay on record.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    kinds = models.JSONField(default=list)
+    secret = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["is_active"], name="webhook_active")]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.owner})"
+
+
+class WebhookDelivery(models.Model):
+    """One event posted to one webhook: retried with backoff, then dead until retried by hand."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="webhook_deliveries")
+    webhook = models.ForeignKey(Webhook, on_delete=models.PROTECT, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Notification.Status.choices, default=Notification.Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["event", "webhook"], name="one_delivery_per_webhook")]
+        indexes = [models.Index(fields=["status"], name="webhook_delivery_status")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook.url}"

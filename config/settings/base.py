@@ -316,6 +316,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- The editorial product ------------------------------------------------------------
+# Webhooks: hosts allowed although they resolve to a private, loopback or link-local address
+# (none by default: no server-side request forgery), and the seconds one POST may take.
+EDITORIAL_WEBHOOK_ALLOWED_HOSTS = env.list("EDITORIAL_WEBHOOK_ALLOWED_HOSTS", default=[])
+EDITORIAL_WEBHOOK_TIMEOUT = env.float("EDITORIAL_WEBHOOK_TIMEOUT", default=5.0)
 # Hours an API Idempotency-Key is remembered: a retry within them gets the first answer again.
 EDITORIAL_IDEMPOTENCY_KEY_HOURS = env.int("EDITORIAL_IDEMPOTENCY_KEY_HOURS", default=24)
 # Signatures of board members needed before an editor may approve.

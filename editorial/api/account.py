@@ -1,22 +1,25 @@
-"""The caller's own things through the API: the inbox and the API tokens.
+"""The caller's own things through the API: the inbox, the API tokens, the webhooks.
 
 Each person sees and changes only their own: the inbox lists the caller's notifications
 (``editorial.notifications.inbox``), the tokens are the caller's (``accounts.tokens``: made
-with the second factor, shown once, revoked by their first characters).
+with the second factor, shown once, revoked by their first characters), and so are the webhooks
+(``editorial.notifications.webhooks``: public URLs only, each delivery signed with its secret).
 """
 
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import tokens
-from editorial.api.errors import refusals
-from editorial.models import Notification
-from editorial.notifications import emails, inbox
+from editorial.api import idempotency
+from editorial.api.errors import EditorialAPIError, refusals
+from editorial.models import Notification, Webhook, WebhookDelivery
+from editorial.notifications import emails, inbox, webhooks
+from editorial.workflow.exceptions import EditorialError
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -131,3 +134,102 @@ class TokenDetailView(APIView):
         if not tokens.revoke(request._request, token_key=token_key):
             raise NotFound("You have no token that starts with these characters.")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    """A registered webhook; its secret is shown only in the answer that made it."""
+
+    kinds = serializers.ListField(child=serializers.CharField(), help_text="Event kinds, e.g. article.decision.")
+
+    class Meta:
+        model = Webhook
+        fields = ("id", "url", "kinds", "created_at")
+        read_only_fields = ("id", "created_at")
+
+
+class NewWebhookSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="Shown this once: verifies each delivery's webhook-signature (Standard Webhooks)."
+    )
+
+    class Meta(WebhookSerializer.Meta):
+        fields = (*WebhookSerializer.Meta.fields, "secret")
+
+
+class WebhookRequestSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000, help_text="https://… on a public address.")
+    kinds = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1, max_length=20)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.IntegerField(read_only=True)
+    kind = serializers.CharField(source="event.kind", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = (
+            "id",
+            "event_id",
+            "kind",
+            "status",
+            "attempts",
+            "response_status",
+            "last_error",
+            "created_at",
+            "sent_at",
+        )
+        read_only_fields = fields
+
+
+class WebhookListView(APIView):
+    """The caller's webhooks: list them, or register a URL for kinds of event."""
+
+    @extend_schema(responses={200: WebhookSerializer(many=True), **refusals(401)})
+    def get(self, request, **kwargs):
+        mine = Webhook.objects.filter(owner=request.user, is_active=True).order_by("-created_at", "-id")
+        return Response(WebhookSerializer(mine, many=True).data)
+
+    @extend_schema(
+        request=WebhookRequestSerializer,
+        parameters=[idempotency.PARAMETER],
+        responses={201: NewWebhookSerializer, **refusals(400, 401, 422)},
+    )
+    @idempotency.idempotent
+    def post(self, request, **kwargs):
+        """Register: the URL must be public (checked now and before each delivery); kinds you may hear of."""
+        body = WebhookRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            hook, secret = webhooks.webhook_register(owner=request.user, **body.validated_data)
+        except EditorialError as error:
+            raise EditorialAPIError(error) from error
+        return Response({**WebhookSerializer(hook).data, "secret": secret}, status=status.HTTP_201_CREATED)
+
+
+def _own_webhook(request, webhook_id: str) -> Webhook:
+    return get_object_or_404(Webhook.objects.filter(owner=request.user, is_active=True), pk=webhook_id)
+
+
+class WebhookDetailView(APIView):
+    """Remove one of the caller's webhooks (deliveries already made stay on record)."""
+
+    @extend_schema(responses={204: None, **refusals(401, 404)})
+    def delete(self, request, webhook_id: str, **kwargs):
+        try:
+            webhooks.webhook_remove(owner=request.user, webhook=_own_webhook(request, webhook_id))
+        except EditorialError as error:
+            raise EditorialAPIError(error) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WebhookDeliveriesView(GenericAPIView):
+    """What became of each event sent to one of the caller's webhooks, newest first, 50 a page."""
+
+    serializer_class = WebhookDeliverySerializer
+
+    @extend_schema(responses={200: WebhookDeliverySerializer(many=True), **refusals(401, 404)})
+    def get(self, request, webhook_id: str, **kwargs):
+        hook = _own_webhook(request, webhook_id)
+        deliveries = hook.deliveries.select_related("event").order_by("-created_at", "-id")
+        page = self.paginate_queryset(deliveries)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

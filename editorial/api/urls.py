@@ -1,7 +1,15 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from editorial.api.account import InboxReadView, InboxView, TokenDetailView, TokenListView
+from editorial.api.account import (
+    InboxReadView,
+    InboxView,
+    TokenDetailView,
+    TokenListView,
+    WebhookDeliveriesView,
+    WebhookDetailView,
+    WebhookListView,
+)
 from editorial.api.board import InvitationViewSet
 from editorial.api.views import ArticleViewSet, ChecksView, ReferenceLookupView
 
@@ -16,5 +24,8 @@ urlpatterns = [
     path("inbox/read/", InboxReadView.as_view(), name="inbox-read"),
     path("tokens/", TokenListView.as_view(), name="tokens"),
     path("tokens/<str:token_key>/", TokenDetailView.as_view(), name="token"),
+    path("webhooks/", WebhookListView.as_view(), name="webhooks"),
+    path("webhooks/<int:webhook_id>/", WebhookDetailView.as_view(), name="webhook"),
+    path("webhooks/<int:webhook_id>/deliveries/", WebhookDeliveriesView.as_view(), name="webhook-deliveries"),
     *router.urls,
 ]
