@@ -5,7 +5,6 @@ forward through their status) and are never edited through the workspace.
 """
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -227,7 +226,7 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(default=0)
-    body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    body = models.TextField(blank=True, help_text="The answer's JSON as text: replayed in its own key order.")
     headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
 

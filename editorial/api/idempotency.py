@@ -20,6 +20,7 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
@@ -117,11 +118,11 @@ def idempotent(handler):
                 if record.fingerprint != printed:
                     raise KeyReused()
                 headers = {**record.headers, "Idempotent-Replayed": "true"}
-                return Response(record.body, status=record.status_code, headers=headers)
+                return Response(json.loads(record.body), status=record.status_code, headers=headers)
             response = handler(view, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
                 record.status_code = response.status_code
-                record.body = response.data
+                record.body = json.dumps(response.data, cls=DjangoJSONEncoder)
                 record.headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
                 record.save(update_fields=["status_code", "body", "headers"])
             else:

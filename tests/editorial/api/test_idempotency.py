@@ -43,7 +43,7 @@ def test_a_retry_with_the_same_key_gets_the_first_answer_and_writes_nothing(api,
     with CaptureQueriesContext(connection) as queries:
         again = post(api, DRAFT, key="run-42")
     assert again.status_code == 201
-    assert again.json() == first.json()
+    assert again.content == first.content  # the same bytes, keys in the same order
     assert again["Idempotent-Replayed"] == "true" and not first.has_header("Idempotent-Replayed")
     assert Article.objects.filter(author=author).count() == 1
     writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "UPDATE"))]

@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.urls import reverse
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook as Verifier
@@ -174,5 +175,26 @@ def test_after_the_last_retry_a_delivery_is_dead_and_can_be_retried(author, rece
     assert Event.objects.get(pk=decision.pk).status == Event.Status.DONE
     receiver.start()
     webhooks.retry_dead(WebhookDelivery.objects.values_list("pk", flat=True))
+    deliver_all()
+    assert WebhookDelivery.objects.get().status == "sent" and len(receiver.received) == 1
+
+
+def test_the_workspace_shows_webhook_deliveries_to_editors_who_retry_dead_ones(
+    author, editor, receiver, in_state, client
+):
+    register(api_of(author), f"http://127.0.0.1:{receiver.port}/hook")
+    in_state("approved")
+    deliver_all()
+    delivery.give_up(Event.objects.get(kind=EventKind.DECISION).pk)
+    dead = WebhookDelivery.objects.get()
+    url = reverse("admin:editorial_webhookdelivery_changelist")
+    client.force_login(author)
+    assert client.get(url).status_code == 403
+    client.force_login(editor)
+    listing = client.get(url)
+    assert listing.status_code == 200 and f"127.0.0.1:{receiver.port}/hook" in listing.content.decode()
+    client.post(url, {"action": "retry", "_selected_action": [dead.pk]})
+    assert WebhookDelivery.objects.get().status == "pending"
+    receiver.start()
     deliver_all()
     assert WebhookDelivery.objects.get().status == "sent" and len(receiver.received) == 1
