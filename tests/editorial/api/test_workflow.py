@@ -167,3 +167,17 @@ def test_invitation_input_is_checked(editor, reviewers, author, in_state):
     )
     assert wrong_state.status_code == 409
     assert not Invitation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_invitation_list_reads_in_a_fixed_number_of_queries(author, editor, reviewers, in_state):
+    chief = as_(editor)
+    in_state("ready")
+    ok(chief.get("/api/v1/invitations/"))  # the token's first use is recorded once
+    with CaptureQueriesContext(connection) as few:
+        ok(chief.get("/api/v1/invitations/"))
+    in_state("ready", make_article(author, title="Another question?"))
+    with CaptureQueriesContext(connection) as more:
+        listed = ok(chief.get("/api/v1/invitations/"))
+    assert listed["count"] == 4 and all(i["review"] for i in listed["results"])
+    assert len(more) == len(few) <= 8, [q["sql"] for q in more.captured_queries]
