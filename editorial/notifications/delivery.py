@@ -228,7 +228,7 @@ def deliver(event_id: int) -> None:
     if event is None or event.status == Event.Status.DONE:
         return
     fresh, current, left, people = fan_out(event)
-    hooks = webhooks.fan_out(event)  # before any mark: the event is not done while a webhook waits
+    hooks = webhooks.fan_out(event, people)  # before any mark: the event is not done while a webhook waits
     if not fresh:  # written before: a retry, a redelivery, or a worker that died
         current = _claim_next(event_id, set(), people)
     tried: set[int] = set()

@@ -2,7 +2,8 @@
 
 An API user registers a URL for the kinds of event they may hear of (``kinds_offered``). When
 the worker delivers an event (``editorial.notifications.delivery.deliver``), each active
-webhook that asked for its kind, and whose owner may see its article, gets one delivery row
+webhook that asked for its kind, and whose owner the event notifies (an author also hears of
+their own submission, withdrawal and retracted sources), gets one delivery row
 (``fan_out``); each row is claimed, POSTed and marked like an e-mail (``deliver_due``): a
 failure makes the task retry with backoff, the last retry leaves it dead, visible and
 retryable in the workspace ("Webhook deliveries").
@@ -137,18 +138,23 @@ def webhook_remove(*, owner, webhook: Webhook) -> None:
 # --- Delivery ---------------------------------------------------------------------------------
 
 
-def fan_out(event: Event) -> int:
-    """Write one delivery per active webhook that asked for this kind and may see the article.
+def _hears_of(hook: Webhook, event: Event, recipients) -> bool:
+    """A webhook's owner hears of what their inbox does, and an author also of their own acts."""
+    own = event.article.author_id == hook.owner_id and event.kind in AUTHOR_EXTRA
+    return (hook.owner_id in recipients or own) and permissions.may_view_article(hook.owner, event.article)
 
-    Runs once per delivery of an event (a retry writes nothing new). Returns how many webhooks
+
+def fan_out(event: Event, recipients) -> int:
+    """Write one delivery per active webhook that asked for this kind, if its owner hears of it.
+
+    ``recipients``: the ids of the people the event notifies (``recipients.recipients_for``).
+    Runs at each delivery of an event (a retry writes nothing new). Returns how many webhooks
     this event goes to. One query when no webhook wants it.
     """
     if event.article_id is None:
         return 0
-    hooks = [
-        hook for hook in Webhook.objects.filter(is_active=True).select_related("owner") if event.kind in hook.kinds
-    ]
-    hooks = [hook for hook in hooks if permissions.may_view_article(hook.owner, event.article)]
+    active = Webhook.objects.filter(is_active=True).select_related("owner")
+    hooks = [hook for hook in active if event.kind in hook.kinds and _hears_of(hook, event, recipients)]
     if hooks:
         WebhookDelivery.objects.bulk_create(
             [WebhookDelivery(event_id=event.pk, webhook=hook) for hook in hooks], ignore_conflicts=True

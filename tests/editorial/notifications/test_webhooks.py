@@ -198,3 +198,20 @@ def test_the_workspace_shows_webhook_deliveries_to_editors_who_retry_dead_ones(
     receiver.start()
     deliver_all()
     assert WebhookDelivery.objects.get().status == "sent" and len(receiver.received) == 1
+
+
+def test_a_webhook_hears_only_what_its_owner_is_told(author, editor, reviewers, receiver, in_state):
+    """A board member hears of their own invitation, not of another member's on the same article."""
+    from editorial.workflow import board
+
+    member, other = reviewers
+    made = register(api_of(member), f"http://127.0.0.1:{receiver.port}/hook", kinds=["invitation.invited"])
+    assert made.status_code == 201, made.json()
+    article = in_state("submitted")
+    receiver.start()
+    board.invitation_create(article=article, actor=editor, reviewers=[member])
+    deliver_all()
+    board.invitation_create(article=article, actor=editor, reviewers=[other])  # member sees the article now
+    deliver_all()
+    assert [(d.event.kind, d.status) for d in WebhookDelivery.objects.all()] == [("invitation.invited", "sent")]
+    assert len(receiver.received) == 1
