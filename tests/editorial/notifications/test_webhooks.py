@@ -3,6 +3,7 @@
 import contextlib
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,6 +15,9 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from editorial.models import Event, EventKind, Webhook, WebhookDelivery
 from editorial.notifications import delivery, webhooks
 from editorial.notifications.delivery import DeliveryIncomplete
+from editorial.workflow import services
+from tests.editorial.notifications.test_delivery import relay_thread, wait_for, worker  # noqa: F401 - fixtures
+from tests.factories import make_article
 
 pytestmark = pytest.mark.django_db
 
@@ -215,3 +219,23 @@ def test_a_webhook_hears_only_what_its_owner_is_told(author, editor, reviewers, 
     deliver_all()
     assert [(d.event.kind, d.status) for d in WebhookDelivery.objects.all()] == [("invitation.invited", "sent")]
     assert len(receiver.received) == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("worker", "relay_thread", "editor")
+def test_through_the_relay_and_a_real_worker_a_down_receiver_gets_the_event_once(author, receiver, settings):
+    """The relay hands the event to Celery; the task retries with backoff until the receiver is up."""
+    settings.EDITORIAL_RETRY_BASE_SECONDS = 0.5
+    hook = register(api_of(author), f"http://127.0.0.1:{receiver.port}/hook", kinds=["article.submitted"]).json()
+    article = services.article_submit(article=make_article(author), actor=author)
+    assert wait_for(lambda: WebhookDelivery.objects.filter(status="failed").exists()), "never tried"
+    receiver.start()
+    event = Event.objects.get(article=article, kind=EventKind.SUBMITTED)
+    assert wait_for(lambda: Event.objects.get(pk=event.pk).status == Event.Status.DONE), "not delivered"
+    time.sleep(2)  # nothing more arrives
+    assert len(receiver.received) == 1
+    headers, body = receiver.received[0]
+    assert Verifier(hook["secret"]).verify(body, headers)["event_id"] == event.pk
+    sent = WebhookDelivery.objects.get()
+    assert sent.status == "sent" and sent.attempts >= 2
