@@ -7,6 +7,7 @@ forward through their status) and are never edited through the workspace.
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from articles.models import Article, ArticleStatus
 
@@ -268,3 +269,76 @@ class ReaderQuestion(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+
+# --- The API: idempotency keys and webhooks ------------------------------------------------------
+
+
+class IdempotencyKey(models.Model):
+    """A creating API call made with an ``Idempotency-Key``, and the answer it got.
+
+    Written in the same transaction as what the call created, so a key on record always names
+    a write that happened; a refused call leaves no key (editorial.api.idempotency).
+    ``fingerprint`` is the SHA-256 of the method, the path and the body, in hex.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    body = models.TextField(blank=True, help_text="The answer's JSON as text: replayed in its own key order.")
+    headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="one_idempotency_key_per_owner")]
+        indexes = [models.Index(fields=["owner", "created_at"], name="idempotency_key_age")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}: {self.key}"
+
+
+class Webhook(models.Model):
+    """A URL an API user registered to be told of events by HTTP POST (editorial.notifications.webhooks).
+
+    ``kinds`` is a list of ``EventKind`` values. ``secret`` signs each delivery (Standard
+    Webhooks' HMAC-SHA256, ``whsec_`` + base64); it is shown to the owner once, when made.
+    Removing a webhook deactivates it: its deliveries stay on record.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    kinds = models.JSONField(default=list)
+    secret = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["is_active"], name="webhook_active")]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.owner})"
+
+
+class WebhookDelivery(models.Model):
+    """One event posted to one webhook: retried with backoff, then dead until retried by hand."""
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="webhook_deliveries")
+    webhook = models.ForeignKey(Webhook, on_delete=models.PROTECT, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Notification.Status.choices, default=Notification.Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [models.UniqueConstraint(fields=["event", "webhook"], name="one_delivery_per_webhook")]
+        indexes = [models.Index(fields=["status"], name="webhook_delivery_status")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook.url}"

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -308,10 +309,19 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Medical articles and their review by the Medical Advisory Board.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/: Swagger UI from the project's own static files (no CDN; the CSP holds).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"ArticleStatusEnum": "articles.models.ArticleStatus.choices"},
 }
 
 # --- The editorial product ------------------------------------------------------------
+# Webhooks: hosts allowed although they resolve to a private, loopback or link-local address
+# (none by default: no server-side request forgery), and the seconds one POST may take.
+EDITORIAL_WEBHOOK_ALLOWED_HOSTS = env.list("EDITORIAL_WEBHOOK_ALLOWED_HOSTS", default=[])
+EDITORIAL_WEBHOOK_TIMEOUT = env.float("EDITORIAL_WEBHOOK_TIMEOUT", default=5.0)
+# Hours an API Idempotency-Key is remembered: a retry within them gets the first answer again.
+EDITORIAL_IDEMPOTENCY_KEY_HOURS = env.int("EDITORIAL_IDEMPOTENCY_KEY_HOURS", default=24)
 # Signatures of board members needed before an editor may approve.
 EDITORIAL_APPROVAL_QUORUM = env.int("EDITORIAL_APPROVAL_QUORUM", default=2)
 # First status at which readers see an article: "submitted" (with the pending banner) or

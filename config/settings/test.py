@@ -31,3 +31,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("queue", "control", "processed"):
         (_broker_dir / _folder).mkdir()
+
+# The webhook tests' local receiver listens on loopback (tests/editorial/notifications/test_webhooks.py).
+EDITORIAL_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]

@@ -64,6 +64,7 @@ def refusals(*statuses: int) -> dict:
         409: "The wrong state, a condition not met, or a stale row_version.",
         412: "If-Match does not name the current version: reload (the body gives it) and apply again.",
         428: "If-Match is missing: send the ETag you read.",
+        422: "This Idempotency-Key was used with a different request.",
         429: "Too many calls, or too many failed authentications from this address: wait Retry-After seconds.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=meaning[code]) for code in statuses}

@@ -14,21 +14,19 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from articles import content
 from articles import provenance as provenance_rules
 from articles.models import Article, Reference, Specialty
+from editorial.api import idempotency
+from editorial.api.board import LetterSerializer
 from editorial.api.errors import EditorialAPIError, PreconditionRequired, refusals
+from editorial.api.writing_aids import ChecksSerializer
 from editorial.models import TransitionRecord
-from editorial.reads import checks
-from editorial.workflow import permissions, provenance, services, sources
+from editorial.reads import checks, rounds
+from editorial.workflow import permissions, provenance, services
 from editorial.workflow.contract import UNCHANGED
 from editorial.workflow.exceptions import EditorialError, StaleArticle
-
-#: The most text and references a checks request may carry: the cost of a check stays bounded.
-MAX_TEXT = 200_000
-MAX_REFERENCES = 300
 
 
 def etag(article: Article) -> str:
@@ -252,87 +250,22 @@ class TransitionRequestSerializer(serializers.Serializer):
     )
 
 
-class ChecksSerializer(serializers.Serializer):
-    """The content checks (editorial.reads.checks): what blocks submission and what only warns."""
+class AvailableTransitionSerializer(serializers.Serializer):
+    """A transition the caller may fire now: its name for POST, what it needs."""
 
-    blocks_submission = serializers.BooleanField()
-    citations = serializers.DictField(help_text="problems (block submit and approve) and warnings (duplicates)")
-    refused_on_save = serializers.ListField(child=serializers.CharField())
-    lints = serializers.ListField(child=serializers.DictField(), help_text="code, title, field, message, excerpt")
-    sources = serializers.ListField(child=serializers.DictField(), help_text="reference, kind, message")
+    name = serializers.CharField()
+    label = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField(help_text="required or optional")
+    signature = serializers.SerializerMethodField(help_text="true: the password signs it (approve)")
 
+    def get_label(self, transition) -> str:
+        return transition.custom.get("label", transition.name)
 
-class CheckedReferenceSerializer(serializers.Serializer):
-    """A reference as typed: nothing is validated here, the checks say what is wrong."""
+    def get_reason(self, transition) -> str:
+        return transition.custom.get("reason", "optional")
 
-    authors = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    source = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-    year = serializers.IntegerField(required=False, allow_null=True, default=None)
-    doi = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-    pmid = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    url = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-
-
-class ChecksRequestSerializer(serializers.Serializer):
-    body = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=MAX_TEXT, trim_whitespace=False
-    )
-    patient_body = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=MAX_TEXT, trim_whitespace=False
-    )
-    references = CheckedReferenceSerializer(many=True, required=False, default=list, max_length=MAX_REFERENCES)
-
-
-class ChecksView(APIView):
-    """Check a text before saving it: the same checks the workspace shows live (authors, editors)."""
-
-    @extend_schema(request=ChecksRequestSerializer, responses={200: ChecksSerializer, **refusals(400, 401, 403)})
-    def post(self, request, **kwargs):
-        if not permissions.may_create_article(request.user):
-            raise PermissionDenied("Only authors and editors write articles.")
-        body = ChecksRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return Response(checks.content_checks(body.validated_data).as_dict())
-
-
-class LookupRequestSerializer(serializers.Serializer):
-    doi = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-    pmid = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
-    authors = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    source = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)
-    year = serializers.IntegerField(required=False, allow_null=True, default=None)
-
-
-class LookupSerializer(serializers.Serializer):
-    found = serializers.BooleanField()
-    service = serializers.CharField()
-    identifier = serializers.CharField()
-    fields = serializers.DictField(help_text="authors, title, source, year, doi, pmid as the service has them")
-    disagreements = serializers.ListField(child=serializers.CharField())
-    updates = serializers.ListField(child=serializers.CharField(), help_text="retractions, corrections …")
-    message = serializers.CharField()
-
-
-class ReferenceLookupView(APIView):
-    """Fill a reference from its DOI (Crossref) or PMID (PubMed). 503 while look-ups are off."""
-
-    @extend_schema(
-        request=LookupRequestSerializer,
-        responses={200: LookupSerializer, **refusals(400, 401, 403), 503: refusals(400)[400]},
-    )
-    def post(self, request, **kwargs):
-        if not permissions.may_create_article(request.user):
-            raise PermissionDenied("Only authors and editors write articles.")
-        body = LookupRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        typed = {name: data[name] for name in ("authors", "title", "source", "year")}
-        try:
-            return Response(sources.reference_lookup(doi=data["doi"], pmid=data["pmid"], typed=typed))
-        except EditorialError as error:
-            raise EditorialAPIError(error) from error
+    def get_signature(self, transition) -> bool:
+        return transition.name == "approve"
 
 
 IF_MATCH = OpenApiParameter(
@@ -346,7 +279,9 @@ IF_MATCH = OpenApiParameter(
 @extend_schema_view(
     list=extend_schema(responses={200: ArticleSummarySerializer(many=True), **refusals(400, 401, 404)}),
     retrieve=extend_schema(responses={200: ArticleSerializer, **refusals(401, 404)}),
-    create=extend_schema(responses={201: ArticleSerializer, **refusals(400, 401, 403, 409)}),
+    create=extend_schema(
+        parameters=[idempotency.PARAMETER], responses={201: ArticleSerializer, **refusals(400, 401, 403, 409, 422)}
+    ),
     update=extend_schema(
         parameters=[IF_MATCH], responses={200: ArticleSerializer, **refusals(400, 401, 403, 404, 409, 412, 428)}
     ),
@@ -413,6 +348,7 @@ class ArticleViewSet(
         fresh = self.get_queryset().get(pk=saved.pk)
         return self._with_checks(Response(self.get_serializer(fresh).data, headers={"ETag": etag(fresh)}))
 
+    @idempotency.idempotent
     def create(self, request, *args, **kwargs):
         return self._with_checks(super().create(request, *args, **kwargs))
 
@@ -435,13 +371,23 @@ class ArticleViewSet(
         return Response(found.as_dict())
 
     @extend_schema(
+        methods=["GET"],
+        responses={200: AvailableTransitionSerializer(many=True), **refusals(401, 404)},
+        description="What the caller may do to the article now, as the workspace offers it.",
+    )
+    @extend_schema(
+        methods=["POST"],
         request=TransitionRequestSerializer,
         responses={200: ArticleSerializer, **refusals(400, 401, 403, 404, 409)},
+        description="Fire a transition: 403 for the wrong person, 409 for the wrong state or a stale copy.",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["get", "post"])
     def transitions(self, request, pk=None, **kwargs):
-        """Fire a transition: 403 for the wrong person, 409 for the wrong state or a stale copy."""
+        """GET: the transitions the caller may fire; POST: fire one (reason; password to sign)."""
         article = get_object_or_404(self.get_queryset(), pk=pk)
+        if request.method == "GET":
+            allowed = permissions.available_transitions(request.user, article)
+            return Response(AvailableTransitionSerializer(allowed, many=True).data)
         body = TransitionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         current_version = article.row_version
@@ -462,6 +408,14 @@ class ArticleViewSet(
             raise EditorialAPIError(error) from error
         article = self.get_queryset().get(pk=article.pk)
         return Response(self.get_serializer(article).data, status=status.HTTP_200_OK, headers={"ETag": etag(article)})
+
+    @extend_schema(responses={200: LetterSerializer(many=True), **refusals(401, 404)})
+    @action(detail=True, methods=["get"])
+    def letters(self, request, pk=None, **kwargs):
+        """The decision letters, newest first: for the author, editors and auditors (others: none)."""
+        article = get_object_or_404(self.get_queryset(), pk=pk)
+        mine = permissions.sees_every_article(request.user) or article.author_id == request.user.pk
+        return Response(LetterSerializer(rounds.decision_letters(article) if mine else [], many=True).data)
 
     @extend_schema(responses={200: TransitionRecordSerializer(many=True), **refusals(401, 404)})
     @action(detail=True, methods=["get"])

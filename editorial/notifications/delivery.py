@@ -25,8 +25,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from articles.models import Article
-from editorial.models import Digest, Event, EventKind, Notification
-from editorial.notifications import smtp
+from editorial.models import Digest, Event, EventKind, Notification, WebhookDelivery
+from editorial.notifications import smtp, webhooks
 from editorial.notifications.emails import render
 from editorial.notifications.recipients import recipients_for
 
@@ -221,12 +221,14 @@ def deliver(event_id: int) -> None:
     message sent, then its mark and the event's end in one commit. With more, each next
     e-mail is claimed in the commit that marks the previous one. Raises
     ``DeliveryIncomplete`` when an e-mail failed (the task retries it with backoff) or is
-    still held by another worker (which may have died: its lease then runs out).
+    still held by another worker (which may have died: its lease then runs out), or when a
+    webhook delivery failed (``editorial.notifications.webhooks``: posted after the e-mails).
     """
     event = _event(event_id)
     if event is None or event.status == Event.Status.DONE:
         return
     fresh, current, left, people = fan_out(event)
+    hooks = webhooks.fan_out(event, people)  # before any mark: the event is not done while a webhook waits
     if not fresh:  # written before: a retry, a redelivery, or a worker that died
         current = _claim_next(event_id, set(), people)
     tried: set[int] = set()
@@ -245,22 +247,28 @@ def deliver(event_id: int) -> None:
             left -= 1
             if current is None:
                 done = _finish(event_id)
+    if hooks or not fresh:
+        webhooks.deliver_due(event)
+        done = None
     if done is None:
         done = _finish(event_id)
     if not done:
-        raise DeliveryIncomplete(f"e-mail deliveries of event {event_id} are not all done yet")
+        raise DeliveryIncomplete(f"deliveries of event {event_id} are not all done yet")
 
 
 def _finish(event_id: int) -> bool:
-    """Mark the event done unless an e-mail of it still waits (digests travel on their own).
+    """Mark the event done unless an e-mail or a webhook delivery of it still waits (digests travel on their own).
 
     Returns whether the event is done.
     """
     finished = _sql(
         f"UPDATE {_table(Event)} SET status = %s, done_at = %s WHERE id = %s AND status = %s "  # noqa: S608
         f"AND NOT EXISTS (SELECT 1 FROM {_table(Notification)} n WHERE n.event_id = %s AND n.channel = %s "
-        "AND n.status IN (%s, %s, %s)) RETURNING id",
-        [Event.Status.DONE, _now(), event_id, Event.Status.PENDING, event_id, EMAIL, N.PENDING, N.FAILED, N.SENDING],
+        "AND n.status IN (%s, %s, %s)) "
+        f"AND NOT EXISTS (SELECT 1 FROM {_table(WebhookDelivery)} w WHERE w.event_id = %s "
+        "AND w.status IN (%s, %s, %s)) RETURNING id",
+        [Event.Status.DONE, _now(), event_id, Event.Status.PENDING, event_id, EMAIL, N.PENDING, N.FAILED, N.SENDING]
+        + [event_id, N.PENDING, N.FAILED, N.SENDING],
     )
     return bool(finished) or Event.objects.filter(pk=event_id, status=Event.Status.DONE).exists()
 
@@ -281,16 +289,20 @@ def _mark_sent_and_finish(event_id: int, delivery_id: int) -> bool:
         f"WITH marked AS (UPDATE {n} SET status = %s, sent_at = %s, last_error = '' WHERE id = %s RETURNING id) "  # noqa: S608
         f"UPDATE {e} SET status = %s, done_at = %s WHERE id = %s AND status = %s AND EXISTS (SELECT 1 FROM marked) "
         f"AND NOT EXISTS (SELECT 1 FROM {n} x WHERE x.event_id = %s AND x.channel = %s AND x.id <> %s "
-        "AND x.status IN (%s, %s, %s)) RETURNING id",
+        "AND x.status IN (%s, %s, %s)) "
+        f"AND NOT EXISTS (SELECT 1 FROM {_table(WebhookDelivery)} w WHERE w.event_id = %s "
+        "AND w.status IN (%s, %s, %s)) RETURNING id",
         [N.SENT, now, delivery_id, Event.Status.DONE, now, event_id, Event.Status.PENDING]
-        + [event_id, EMAIL, delivery_id, N.PENDING, N.FAILED, N.SENDING],
+        + [event_id, EMAIL, delivery_id, N.PENDING, N.FAILED, N.SENDING]
+        + [event_id, N.PENDING, N.FAILED, N.SENDING],
     )
     return bool(finished) or Event.objects.filter(pk=event_id, status=Event.Status.DONE).exists()
 
 
 def give_up(event_id: int) -> int:
-    """After the last retry: failed deliveries go to the dead letters, for an admin to retry."""
+    """After the last retry: failed deliveries (e-mail, webhooks) go to the dead letters, for an admin to retry."""
     dead = Notification.objects.filter(event_id=event_id, channel=EMAIL, status=N.FAILED).update(status=N.DEAD)
+    dead += webhooks.give_up(event_id)
     _finish(event_id)
     return dead
 

@@ -1,9 +1,9 @@
-"""The read-only records of what happened: transitions, events and their deliveries."""
+"""The read-only records of what happened: transitions, events and their deliveries (e-mail, inbox, webhooks)."""
 
 from django.contrib import admin, messages
 
-from editorial.models import Event, Notification, TransitionRecord
-from editorial.notifications import delivery
+from editorial.models import Event, Notification, TransitionRecord, WebhookDelivery
+from editorial.notifications import delivery, webhooks
 from editorial.workflow import permissions
 from editorial.workspace.base import ReadOnlyAdmin
 
@@ -105,6 +105,61 @@ class NotificationAdmin(ReadOnlyAdmin):
         count = dead.count()
         events = delivery.retry_dead(dead.values_list("pk", flat=True))
         messages.success(request, f"{count} dead deliveries queued again ({len(events)} events).")
+
+    def has_retry_permission(self, request):
+        return permissions.may_operate_notifications(request.user)
+
+    def has_module_permission(self, request):
+        return permissions.may_export_audit(request.user) or request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """Each event posted to each webhook: attempts, the receiver's answer, errors; dead ones can be retried."""
+
+    list_display = (
+        "created_at",
+        "event_kind",
+        "article",
+        "owner",
+        "url",
+        "status",
+        "attempts",
+        "response_status",
+        "last_error",
+        "sent_at",
+    )
+    list_filter = ("status", "event__kind")
+    list_select_related = ("event__article", "webhook__owner")
+    search_fields = ("webhook__url", "webhook__owner__username", "event__article__title")
+    ordering = ("-created_at", "-id")
+    actions = ["retry"]
+
+    @admin.display(description="event", ordering="event__kind")
+    def event_kind(self, obj):
+        return obj.event.get_kind_display()
+
+    @admin.display(description="article")
+    def article(self, obj):
+        return obj.event.article
+
+    @admin.display(description="owner")
+    def owner(self, obj):
+        return obj.webhook.owner
+
+    @admin.display(description="URL")
+    def url(self, obj):
+        return obj.webhook.url
+
+    @admin.action(description="Retry the selected dead deliveries", permissions=["retry"])
+    def retry(self, request, queryset):
+        dead = queryset.filter(status=Notification.Status.DEAD)
+        count = dead.count()
+        events = webhooks.retry_dead(dead.values_list("pk", flat=True))
+        messages.success(request, f"{count} dead webhook deliveries queued again ({len(events)} events).")
 
     def has_retry_permission(self, request):
         return permissions.may_operate_notifications(request.user)

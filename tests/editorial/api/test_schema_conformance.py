@@ -1,7 +1,8 @@
 """The API against its own OpenAPI schema: generated requests, no server error, every answer documented.
 
 Schemathesis reads /api/schema/ from the application itself (WSGI, in process) and sends
-each operation generated requests, valid and invalid, as a real author with a token. Its
+each operation generated requests, valid and invalid, as a real author, editor and board
+member, each with a token. Its
 checks fail on a 5xx, on a status code or content the schema does not document, and on a
 response body that does not match its schema. Bounded: a few examples per operation.
 """
@@ -48,11 +49,14 @@ def api_schema(db):
         request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def token(author, in_state):
+@pytest.fixture(params=["author", "editor", "reviewer"])
+def token(request, author, editor, reviewers, in_state):
+    """A token of each role, with articles in several states and invitations to act on."""
     make_article(author)
     in_state("submitted")
-    return AuthToken.objects.create(user=author)[1]
+    in_state("under_review")
+    caller = {"author": author, "editor": editor, "reviewer": reviewers[0]}[request.param]
+    return AuthToken.objects.create(user=caller)[1]
 
 
 def test_the_api_answers_as_its_schema_says(api_schema, token):
@@ -63,7 +67,7 @@ def test_the_api_answers_as_its_schema_says(api_schema, token):
     """
     headers = {"Authorization": f"Token {token}"}
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) >= 5
+    assert len(operations) >= 23
     for operation in operations:
 
         @given(case=operation.as_strategy())
