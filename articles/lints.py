@@ -287,6 +287,13 @@ def reading_grade(text: str) -> float | None:
     return round(float(textstat.flesch_kincaid_grade(plain)), 1)
 
 
+def warm() -> None:
+    """Load what the reading grade needs once, now: textstat reads the CMU pronouncing
+    dictionary (about 2 s here) on its first call, which would otherwise fall on the first
+    submission a web process serves. Called by ``config/wsgi.py`` as a process starts."""
+    reading_grade("A short sentence to warm the dictionary.")
+
+
 def _reading_grade(patient_body: str, max_grade: float) -> list[Finding]:
     grade = reading_grade(patient_body)
     if grade is None or grade <= max_grade:
