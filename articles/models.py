@@ -20,12 +20,18 @@ from articles.provenance import AIProvenance  # noqa: F401 - a model of this app
 
 class AuditHistory(HistoricalRecords):
     """django-simple-history's recorder, reachable from its model as ``Model._audit_history``
-    (``editorial.workflow.writes`` builds a history row with it to write it with others)."""
+    (``editorial.workflow.writes`` builds a history row with it to write it with others; a
+    save that also sets many-to-many fields writes its one row after them through ``write()``,
+    ``editorial.workflow.audit.one_history_row``)."""
 
     def finalize(self, sender, **kwargs) -> None:
         super().finalize(sender, **kwargs)
         if self.cls is sender:
             sender._audit_history = self
+
+    def write(self, instance, history_type: str) -> None:
+        """Write one history row of ``instance`` as it is now ("+" created, "~" changed)."""
+        self.create_historical_record(instance, history_type)
 
 
 def audit_history(**kwargs) -> AuditHistory:

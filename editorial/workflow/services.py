@@ -390,8 +390,10 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
     all is ``InvalidInput`` (optimistic concurrency is not optional). A copy naming an id
     that does not exist is ``NotFound``: an update never creates a row. The caller's
     transaction (or this one) holds the row lock, so the check and the write cannot
-    interleave with another save. A text the renderer could not show as its author meant is
-    refused after the permission and staleness checks (ContentRefused, 400).
+    interleave with another save. A save that changes none of ``EDITABLE_FIELDS`` writes
+    nothing: no history row, the same ``row_version`` and "last updated" date. A text the
+    renderer could not show as its author meant is refused after the permission and
+    staleness checks (ContentRefused, 400).
     """
     creating = article.pk is None
     if not creating and expected_row_version is None:
@@ -415,6 +417,9 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
             permissions.require_content_edit(actor, current)
             if expected_row_version != current.row_version:
                 _refuse_stale(Article(row_version=expected_row_version), current)
+            if not _content_changed(article, current):
+                article.row_version = current.row_version  # nothing happened: no history row, same version
+                return article
             article._state.adding = False  # a copy built with an id updates that row, never inserts
             article.row_version = current.row_version + 1
             reason = reason.strip() or "Content edited"
@@ -428,6 +433,14 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
         set_audit_context(article, actor=actor, reason=reason)
         article.save()
     return article
+
+
+def _content_changed(copy: Article, current: Article) -> bool:
+    """Whether the copy's editable fields differ from the row's (a save of no change is none)."""
+    return any(
+        getattr(copy, Article._meta.get_field(name).attname) != getattr(current, Article._meta.get_field(name).attname)
+        for name in EDITABLE_FIELDS
+    )
 
 
 @boundary
