@@ -142,9 +142,25 @@ class Article(ConcurrentTransitionMixin, models.Model):
         help_text="Board signatures on the current version that count toward the quorum.",
     )
 
-    # The row version is a concurrency token and the signature count is derived from the
-    # signatures (editorial.workflow.approval has the rule): history repeats neither.
-    history = audit_history(excluded_fields=["row_version", "valid_signatures"])
+    audit_head = models.CharField(
+        "audit chain head",
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="SHA-256 of the last link of this article's audit chain (editorial.workflow.chain).",
+    )
+    audit_length = models.PositiveIntegerField(
+        "audit chain length", default=0, editable=False, help_text="How many records the chain holds."
+    )
+
+    # The row version is a concurrency token, the signature count is derived from the
+    # signatures (editorial.workflow.approval has the rule) and the chain head from the chain:
+    # history repeats none of them.
+    history = audit_history(excluded_fields=["row_version", "valid_signatures", "audit_head", "audit_length"])
+
+    #: Written only by the audit chain (a queryset update under the article's lock), never by a save.
+    CHAIN_FIELDS = ("audit_head", "audit_length")
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -166,6 +182,17 @@ class Article(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        """A save of an existing article writes every field but the chain head, which only the
+        chain writes: a copy read before a record was chained must not roll the head back."""
+        if not self._state.adding and kwargs.get("update_fields") is None and self.pk is not None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.CHAIN_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     # --- Rules -------------------------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""Each article's audit trail as a hash chain: a record changed, removed or slipped in shows.
+
+Every record of an article's trail (its history rows, transition records, versions, reviews,
+signatures and events) gets a link when it is written, in the writer's transaction: the
+SHA-256 of each of the record's fields, the hash of those (the record's content hash), and
+the hash of that with the previous link's hash. The chain's head (last hash, length) is on the
+article's row, written under the article's row lock, so two writers never fork a chain. Links
+are appended by a ``post_save`` receiver: whatever service writes a record, the record is
+chained, and the article is locked by it. ``editorial.workflow.chain_verify`` recomputes them.
+
+The tamper evidence is FDA 21 CFR Part 11 §11.10(e) and EU GMP Annex 11 §9's audit trail: a
+record changed or deleted afterwards, or inserted outside the application, is reported by
+``manage.py verify_audit``.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models.signals import post_save
+
+from articles.models import Article, ArticleVersion
+from editorial.models import AuditLink, Event, TransitionRecord
+from reviewers.models import Review, Signature
+
+
+def _article_of_review(review: Review) -> int:
+    return review.invitation.article_id
+
+
+#: What is chained: record type -> (model, the article's id of a record, fields not covered).
+#: Fields left out change legitimately after the record is written (an event's delivery state).
+CHAINED: dict[str, tuple[type, Callable, tuple[str, ...]]] = {}
+
+
+def _register(model, article_of: Callable, mutable: tuple[str, ...] = ()) -> None:
+    CHAINED[model._meta.label_lower] = (model, article_of, mutable)
+
+
+def register_all() -> None:
+    """Fill ``CHAINED`` (the history model exists only once the apps are ready)."""
+    _register(Article.history.model, lambda row: row.id)
+    _register(TransitionRecord, lambda record: record.article_id)
+    _register(ArticleVersion, lambda version: version.article_id)
+    _register(Review, _article_of_review)
+    _register(Signature, lambda signature: signature.article_id)
+    _register(Event, lambda event: event.article_id, ("status", "relayed_at", "done_at"))
+
+
+def covered_fields(model) -> list[str]:
+    """The attribute names of ``model``'s fields a link covers, in a fixed order."""
+    mutable = CHAINED[model._meta.label_lower][2]
+    return sorted(f.attname for f in model._meta.concrete_fields if f.name not in mutable)
+
+
+def _canonical(value) -> str:
+    """One field's value as canonical JSON (the same value read back gives the same text)."""
+    return json.dumps(
+        json.loads(json.dumps(value, cls=DjangoJSONEncoder)),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def field_hashes(values: dict) -> dict[str, str]:
+    """{attname: SHA-256 hex of the field's canonical JSON} for a record's ``values()`` dict."""
+    return {name: hashlib.sha256(_canonical(value).encode()).hexdigest() for name, value in values.items()}
+
+
+def content_hash(hashes: dict[str, str]) -> str:
+    """The record's content hash: SHA-256 of its field hashes in canonical JSON."""
+    return hashlib.sha256(_canonical(hashes).encode()).hexdigest()
+
+
+def link_hash(*, previous: str, record_type: str, record_id: int, seq: int, content: str) -> str:
+    """SHA-256 of the previous link's hash, the record's identity and position, and its content hash."""
+    return hashlib.sha256(f"{previous}|{record_type}|{record_id}|{seq}|{content}".encode()).hexdigest()
+
+
+def append(record) -> AuditLink | None:
+    """Chain ``record`` (just inserted) to its article's trail, in the caller's transaction.
+
+    Locks the article's row (``SELECT … FOR UPDATE``; a service that locked it already holds
+    it), writes the link and moves the head. Three statements. Records of no article (an event
+    of a digest) are not chained and give None.
+    """
+    record_type = record._meta.label_lower
+    model, article_of, _ = CHAINED[record_type]
+    article_id = article_of(record)
+    if article_id is None:
+        return None
+    values = {name: getattr(record, name) for name in covered_fields(model)}
+    hashes = field_hashes(values)
+    own = content_hash(hashes)
+    head, length = (
+        Article.objects.select_for_update(of=("self",))
+        .filter(pk=article_id)
+        .values_list("audit_head", "audit_length")
+        .get()
+    )
+    seq = length + 1
+    link = AuditLink.objects.create(
+        article_id=article_id,
+        seq=seq,
+        record_type=record_type,
+        record_id=record.pk,
+        field_hashes=hashes,
+        content_hash=own,
+        previous_hash=head,
+        link_hash=link_hash(previous=head, record_type=record_type, record_id=record.pk, seq=seq, content=own),
+    )
+    Article.objects.filter(pk=article_id).update(audit_head=link.link_hash, audit_length=seq)
+    return link
+
+
+def _on_save(sender, instance, created, raw=False, **kwargs) -> None:
+    if created and not raw:
+        append(instance)
+
+
+def connect() -> None:
+    """Chain every record of the chained models as it is inserted (``AppConfig.ready``)."""
+    register_all()
+    for record_type, (model, _, _) in CHAINED.items():
+        post_save.connect(_on_save, sender=model, dispatch_uid=f"editorial.workflow.chain.{record_type}")
