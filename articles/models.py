@@ -188,9 +188,7 @@ class Article(ConcurrentTransitionMixin, models.Model):
         chain writes: a copy read before a record was chained must not roll the head back."""
         if not self._state.adding and kwargs.get("update_fields") is None and self.pk is not None:
             kwargs["update_fields"] = [
-                f.name
-                for f in self._meta.concrete_fields
-                if not f.primary_key and f.name not in self.CHAIN_FIELDS
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in self.CHAIN_FIELDS
             ]
         super().save(*args, **kwargs)
 
