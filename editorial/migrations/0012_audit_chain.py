@@ -4,6 +4,7 @@ import django.db.models.deletion
 import django.db.models.functions.datetime
 from django.db import migrations, models
 
+from editorial.workflow import db_roles
 from editorial.workflow.append_only import protect, unprotect
 
 #: The records the chain covers (editorial.workflow.chain.CHAINED), by app and model.
@@ -38,6 +39,8 @@ class Migration(migrations.Migration):
         ("articles", "0011_audit_chain"),
         ("editorial", "0011_event_relay_and_digest_events"),
         ("reviewers", "0006_records_credit_actor"),
+        ("accounts", "0002_security_log_append_only"),
+        ("admin", "0003_logentry_add_action_flag_choices"),
     ]
 
     operations = [
@@ -93,5 +96,9 @@ class Migration(migrations.Migration):
         migrations.RunPython(
             lambda apps, schema_editor: protect(schema_editor, TABLES),
             lambda apps, schema_editor: unprotect(schema_editor, TABLES),
+        ),
+        migrations.RunPython(
+            lambda apps, schema_editor: db_roles.install_triggers(schema_editor),
+            lambda apps, schema_editor: db_roles.remove_triggers(schema_editor),
         ),
     ]
