@@ -61,6 +61,7 @@ class EventKind(models.TextChoices):
     REVIEW_ESCALATED = "review.escalated", "Overdue review escalated"
     REVIEWS_COMPLETE = "round.reviews_complete", "All reviews in"
     DIGEST = "digest", "Daily digest"
+    AUDIT_CHAIN_BROKEN = "audit.chain_broken", "Audit trail check failed"
 
 
 class Event(models.Model):

@@ -101,4 +101,14 @@ class Migration(migrations.Migration):
             lambda apps, schema_editor: db_roles.install_triggers(schema_editor),
             lambda apps, schema_editor: db_roles.remove_triggers(schema_editor),
         ),
+        migrations.AlterField(
+            model_name='event',
+            name='kind',
+            field=models.CharField(choices=[('article.submitted', 'Article submitted'), ('article.decision', 'Decision'), ('article.withdrawn', 'Article withdrawn'), ('article.retracted', 'Article retracted'), ('article.rereview_due', 'Re-review due'), ('article.source_retracted', 'A cited source was retracted'), ('invitation.invited', 'Reviewers invited'), ('invitation.declined', 'Invitation declined'), ('invitation.expired', 'Invitation expired'), ('invitation.cancelled', 'Invitation cancelled'), ('review.due_soon', 'Review due soon'), ('review.overdue', 'Review overdue'), ('review.escalated', 'Overdue review escalated'), ('round.reviews_complete', 'All reviews in'), ('digest', 'Daily digest'), ('audit.chain_broken', 'Audit trail check failed')], max_length=40),
+        ),
+        migrations.AlterField(
+            model_name='notificationpreference',
+            name='kind',
+            field=models.CharField(choices=[('article.submitted', 'Article submitted'), ('article.decision', 'Decision'), ('article.withdrawn', 'Article withdrawn'), ('article.retracted', 'Article retracted'), ('article.rereview_due', 'Re-review due'), ('article.source_retracted', 'A cited source was retracted'), ('invitation.invited', 'Reviewers invited'), ('invitation.declined', 'Invitation declined'), ('invitation.expired', 'Invitation expired'), ('invitation.cancelled', 'Invitation cancelled'), ('review.due_soon', 'Review due soon'), ('review.overdue', 'Review overdue'), ('review.escalated', 'Overdue review escalated'), ('round.reviews_complete', 'All reviews in'), ('digest', 'Daily digest'), ('audit.chain_broken', 'Audit trail check failed')], max_length=40),
+        ),
     ]

@@ -12,12 +12,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Subquery
+from django.utils import timezone
 
 from articles import content
 from articles.models import Article, ArticleVersion
-from editorial.models import AuditCheckpoint, AuditLink
+from editorial.models import AuditCheckpoint, AuditLink, EventKind
 from editorial.workflow import chain
+from editorial.workflow.events import record_event
+from editorial.workflow.system import system_user
 from reviewers.models import Signature
 
 BATCH = 2000
@@ -246,3 +249,46 @@ def chain_start_marks() -> dict[str, int]:
     for record_type, (model, _, _) in chain.CHAINED.items():
         marks[record_type] = model.objects.aggregate(newest=Max(model._meta.pk.attname))["newest"] or 0
     return marks
+
+
+def verify_and_alert() -> AuditCheckpoint:
+    """The nightly check: verify from the last checkpoint; on any break, tell the auditors.
+
+    The alert is an outbox event (``audit.chain_broken``) with no article, acted by the system
+    account: each auditor gets it in their workspace inbox (and by e-mail, as they chose).
+    Its payload carries the count, the time, the first 20 breaks and the first article named.
+    """
+    outcome = verify()
+    if outcome.breaks:
+        checkpoint = outcome.checkpoint
+        record_event(
+            kind=EventKind.AUDIT_CHAIN_BROKEN,
+            actor=system_user(),
+            payload={
+                "breaks": len(outcome.breaks),
+                "checkpoint": checkpoint.pk,
+                "verified_at": timezone.localtime(checkpoint.verified_at).strftime("%d %b %Y %H:%M %Z"),
+                "first": [str(b) for b in outcome.breaks[:20]],
+                "first_article": next((b.article_id for b in outcome.breaks if b.article_id), None),
+            },
+        )
+    return outcome.checkpoint
+
+
+def status_for(article_id: int) -> dict | None:
+    """What an article's history page says of the chain: the last check, and this article's
+    breaks found by any check since the last full one (an incremental run does not repeat a
+    break found before). None before any check ran."""
+    checkpoint = AuditCheckpoint.objects.order_by("-id").only("verified_at", "full").first()
+    if checkpoint is None:
+        return None
+    prefix = f"article {article_id}: "
+    last_full = AuditCheckpoint.objects.filter(full=True).order_by("-id").values("id")[:1]
+    reports = AuditCheckpoint.objects.filter(id__gte=Subquery(last_full), breaks__gt=0, report__contains=prefix)
+    mine = [
+        line[len(prefix) :]
+        for report in reports.order_by("id").values_list("report", flat=True)
+        for line in report.splitlines()
+        if line.startswith(prefix)
+    ]
+    return {"verified_at": checkpoint.verified_at, "full": checkpoint.full, "breaks": mine}
