@@ -57,9 +57,8 @@ def _shown(value) -> str:
 
 class _Run:
     def __init__(self, *, full: bool) -> None:
-        first = AuditCheckpoint.objects.order_by("id").first()
         last = AuditCheckpoint.objects.order_by("-id").first()
-        self.start_marks = first.start_marks if first else {}
+        self.start_marks = last.start_marks if last else {}
         self.full = full or last is None
         self.from_link = 0 if self.full else last.through_link
         self.marks = dict(self.start_marks if self.full else last.marks)
@@ -243,12 +242,18 @@ def verify(*, full: bool = False) -> Outcome:
     return Outcome(checkpoint=checkpoint, breaks=run.breaks)
 
 
-def chain_start_marks() -> dict[str, int]:
-    """{record type: newest id} now: records up to these were written before the chain began."""
+def mark_chain_start(why: str) -> AuditCheckpoint:
+    """Declare every record written so far as before the chain (a checkpoint, full, clean).
+
+    For data written as the owner past the application (the bench generator's months of
+    history, written with COPY): verify_audit then neither checks nor reports those records.
+    Every later checkpoint carries these marks on. Never called by the application.
+    """
     marks = {}
     for record_type, (model, _, _) in chain.CHAINED.items():
         marks[record_type] = model.objects.aggregate(newest=Max(model._meta.pk.attname))["newest"] or 0
-    return marks
+    through = AuditLink.objects.aggregate(newest=Max("id"))["newest"] or 0
+    return AuditCheckpoint.objects.create(full=True, through_link=through, marks=marks, start_marks=marks, report=why)
 
 
 def verify_and_alert() -> AuditCheckpoint:
