@@ -79,5 +79,5 @@ def watch_retractions() -> dict:
 @shared_task(name="editorial.tasks.verify_audit_chain")
 def verify_audit_chain() -> dict:
     """The nightly check of the audit chains from the last checkpoint; auditors hear of breaks."""
-    checkpoint = chain_verify.verify_and_alert()
+    checkpoint = chain_verify.verify_and_alert().checkpoint
     return {"links": checkpoint.links, "breaks": checkpoint.breaks}

@@ -10,6 +10,7 @@ it (the nightly task), unless ``full``.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Max, Subquery
@@ -51,6 +52,8 @@ def _name(record_type: str, record_id) -> str:
 
 
 def _shown(value) -> str:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "…"
 
@@ -256,14 +259,14 @@ def mark_chain_start(why: str) -> AuditCheckpoint:
     return AuditCheckpoint.objects.create(full=True, through_link=through, marks=marks, start_marks=marks, report=why)
 
 
-def verify_and_alert() -> AuditCheckpoint:
-    """The nightly check: verify from the last checkpoint; on any break, tell the auditors.
+def verify_and_alert(*, full: bool = False) -> Outcome:
+    """Verify (``verify``); on any break, tell the auditors. The nightly task and the command.
 
     The alert is an outbox event (``audit.chain_broken``) with no article, acted by the system
     account: each auditor gets it in their workspace inbox (and by e-mail, as they chose).
     Its payload carries the count, the time, the first 20 breaks and the first article named.
     """
-    outcome = verify()
+    outcome = verify(full=full)
     if outcome.breaks:
         checkpoint = outcome.checkpoint
         record_event(
@@ -277,7 +280,7 @@ def verify_and_alert() -> AuditCheckpoint:
                 "first_article": next((b.article_id for b in outcome.breaks if b.article_id), None),
             },
         )
-    return outcome.checkpoint
+    return outcome
 
 
 def status_for(article_id: int) -> dict | None:

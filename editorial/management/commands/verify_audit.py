@@ -10,14 +10,14 @@ class Command(BaseCommand):
     help = (
         "Recompute each article's audit chain and every signed content hash from the last "
         "checkpoint (--full: from the beginning). Prints each break (article, record, what "
-        "differs) and exits 1 if there is any."
+        "differs), alerts the auditors in their inbox and exits 1 if there is any."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--full", action="store_true", help="Verify everything, not only what is new.")
 
     def handle(self, *args, full: bool = False, **options):
-        outcome = chain_verify.verify(full=full)
+        outcome = chain_verify.verify_and_alert(full=full)
         checkpoint = outcome.checkpoint
         for found in outcome.breaks:
             self.stderr.write(f"BREAK {found}")
