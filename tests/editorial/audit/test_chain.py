@@ -9,7 +9,7 @@ from django.db import connection
 
 from articles.models import Article
 from editorial.models import AuditLink, TransitionRecord
-from editorial.workflow import chain_verify
+from editorial.workflow import chain_verify, services
 
 
 @contextlib.contextmanager
@@ -132,3 +132,14 @@ def test_each_run_stores_a_checkpoint(approved):
     article = Article.objects.get(pk=approved.pk)
     assert outcome.checkpoint.ok and outcome.checkpoint.links >= article.audit_length > 0
     assert chain_verify.verify().checkpoint.links == 0
+
+
+@pytest.mark.django_db
+def test_a_head_moved_by_another_connection_is_read_under_the_lock(in_state, editor):
+    """The head this connection remembers may be stale (another process appended, or a rollback)."""
+    article = in_state("submitted")
+    connection.__dict__.setdefault("_audit_heads", {})[article.pk] = ("f" * 64, article.audit_length + 5)
+    services.article_start_review(article=article, actor=editor)
+    links = list(AuditLink.objects.filter(article=article).order_by("seq"))
+    assert [link.seq for link in links] == list(range(1, len(links) + 1))
+    assert verify_audit("--full")[0] == 0
