@@ -112,3 +112,19 @@ def test_compared_values_read_as_people_read_them(author):
     newer = article.history.latest("history_date")
     changes = {c["label"]: (c.get("before"), c.get("after")) for c in compare_history(article, older, newer)}
     assert changes["Specialty"] == ("—", "Cardiology")
+
+
+@pytest.mark.django_db
+def test_the_board_members_history_page_reads_as_people_read_it(client, editor):
+    cardio, neuro = make_specialty("Cardiology", "cardio"), make_specialty("Neurology", "neuro")
+    member = make_board_member("member9", "Ada Member", "MD", specialties=[cardio])
+    profile = ReviewerProfile.objects.get(user=member)
+    client.force_login(editor)
+    data = profile_form(profile, [cardio, neuro])
+    data["is_active"] = ""
+    url = reverse("admin:reviewers_reviewerprofile_change", args=[profile.pk])
+    assert client.post(url, data).status_code == 302
+    page = client.get(reverse("admin:reviewers_reviewerprofile_history", args=[profile.pk])).content.decode()
+    assert "Cardiology, Neurology" in page
+    assert "[" not in page.split("Cardiology, Neurology")[0][-40:]
+    assert "Yes" in page and "No" in page
