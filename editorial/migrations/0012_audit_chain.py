@@ -36,7 +36,7 @@ def begin_chain(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0011_audit_chain"),
+        ("articles", "0012_audit_chain"),
         ("editorial", "0011_event_relay_and_digest_events"),
         ("reviewers", "0006_records_credit_actor"),
         ("accounts", "0002_security_log_append_only"),

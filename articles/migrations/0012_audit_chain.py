@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0010_history_credits_actor"),
+        ("articles", "0011_article_indexes_no_duplicates"),
     ]
 
     operations = [
