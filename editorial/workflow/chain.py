@@ -89,9 +89,11 @@ def append(record) -> AuditLink | None:
     """Chain ``record`` (just inserted) to its article's trail, in the caller's transaction.
 
     Moves the article's head with a conditional ``UPDATE`` (which takes the article's row
-    lock) from the head this connection last wrote, and writes the link: two statements.
-    When another writer moved the head meanwhile, the head is read under ``SELECT … FOR
-    UPDATE`` first (three). Records of no article (an event of a digest) give None.
+    lock) from the head this connection last wrote, and writes the link: one statement on
+    PostgreSQL, two on SQLite. When another writer moved the head meanwhile, the head is read
+    under ``SELECT … FOR UPDATE`` first, then moved and linked in two. On PostgreSQL a
+    history row's or version's time, which the database's clock may have set, is read back
+    first (one more). Records of no article (an event of a digest) give None.
     """
     record_type = record._meta.label_lower
     model, article_of, _ = CHAINED[record_type]
@@ -109,7 +111,11 @@ def append(record) -> AuditLink | None:
     if len(heads) > 10_000:
         heads.clear()
     known = heads.get(article_id)
-    for attempt in (known, None):
+    link, attempts = None, (known, None)
+    if known is not None and connection.vendor == "postgresql":
+        link = _move_and_link_in_one(connection, article_id, known, record_type, record.pk, hashes, own)
+        attempts = () if link is not None else (None,)
+    for attempt in attempts:
         if attempt is None:
             attempt = (
                 Article.objects.select_for_update(of=("self",))
@@ -124,20 +130,56 @@ def append(record) -> AuditLink | None:
             audit_head=new, audit_length=seq
         )
         if moved:
+            link = AuditLink.objects.create(
+                article_id=article_id,
+                seq=seq,
+                record_type=record_type,
+                record_id=record.pk,
+                field_hashes=hashes,
+                content_hash=own,
+                previous_hash=head,
+                link_hash=new,
+            )
             break
-    else:  # unreachable under the row lock: the head read under it is the head
+    if link is None:  # unreachable under the row lock: the head read under it is the head
         raise RuntimeError(f"The audit chain of article {article_id} moved under its lock.")
-    heads[article_id] = (new, seq)
-    return AuditLink.objects.create(
+    heads[article_id] = (link.link_hash, link.seq)
+    return link
+
+
+def _move_and_link_in_one(connection, article_id, known, record_type, record_id, hashes, own) -> AuditLink | None:
+    """PostgreSQL: move the head from ``known`` and insert the link in one statement (a
+    data-modifying CTE). None, with nothing written, when the head is no longer ``known``."""
+    head, length = known
+    seq = length + 1
+    new = link_hash(previous=head, record_type=record_type, record_id=record_id, seq=seq, content=own)
+    quote = connection.ops.quote_name
+    article_table, link_table = quote(Article._meta.db_table), quote(AuditLink._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH h AS (UPDATE {article_table} SET audit_head = %s, audit_length = %s "  # noqa: S608 - our tables
+            "WHERE id = %s AND audit_head = %s AND audit_length = %s RETURNING id) "
+            f"INSERT INTO {link_table} (article_id, seq, record_type, record_id, field_hashes, content_hash, "
+            "previous_hash, link_hash) SELECT id, %s, %s, %s, %s::jsonb, %s, %s, %s FROM h RETURNING id, created_at",
+            [new, seq, article_id, head, length, seq, record_type, record_id, json.dumps(hashes), own, head, new],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    link = AuditLink(
+        id=row[0],
         article_id=article_id,
         seq=seq,
         record_type=record_type,
-        record_id=record.pk,
+        record_id=record_id,
         field_hashes=hashes,
         content_hash=own,
         previous_hash=head,
         link_hash=new,
+        created_at=row[1],
     )
+    link._state.adding, link._state.db = False, connection.alias
+    return link
 
 
 def _on_save(sender, instance, created, raw=False, **kwargs) -> None:

@@ -240,10 +240,11 @@ def test_a_service_writes_its_event_and_never_touches_the_broker(author, monkeyp
     ("name", "source", "limit"),
     [
         # submit: + the lints' record of the new version (its check and, when any, its findings).
-        # Each record of the article's trail adds two to its audit chain (the head, the link),
-        # and on PostgreSQL a re-read of a history row's or version's time, and one more when
-        # another connection moved the head last (read under the lock): submit and approve chain
-        # 4 records, request changes and retract 3, start review 1 (docs/benchmarks.md).
+        # Each record of the article's trail adds to its audit chain the head and the link (one
+        # statement on PostgreSQL, two on SQLite), on PostgreSQL a re-read of a history row's or
+        # version's time, and one more when another connection moved the head last (read under
+        # the lock): submit and approve chain 4 records, request changes and retract 3, start
+        # review 1 (docs/benchmarks.md). The limits are SQLite's, the higher.
         ("submit", "draft", 23),
         ("start_review", "submitted", 12),
         ("approve", "ready", 25),  # + the lockout's count of failed attempts (django-axes, one query)
