@@ -362,7 +362,7 @@ class ArticleVersion(models.Model):
     review_round = models.PositiveIntegerField()
     content = models.JSONField()
     content_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(db_default=Now())
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

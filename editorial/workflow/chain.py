@@ -81,8 +81,15 @@ def link_hash(*, previous: str, record_type: str, record_id: int, seq: int, cont
 
 
 #: Fields the database's clock may overwrite on insert (the BEFORE INSERT trigger of
-#: ``editorial.workflow.db_roles``) that Django does not read back: re-read on PostgreSQL.
-CLOCKED = {"articles.historicalarticle": "history_date", "articles.articleversion": "created_at"}
+#: ``editorial.workflow.db_roles``) that Django does not read back by itself: re-read on
+#: PostgreSQL unless the writer read them back (``editorial.workflow.writes`` does).
+CLOCKED = {"articles.historicalarticle": "history_date"}
+
+
+def clocked_fields(model) -> list:
+    """The fields of ``model`` the database's clock may set that an INSERT must return."""
+    name = CLOCKED.get(model._meta.label_lower)
+    return [model._meta.get_field(name)] if name else []
 
 
 def append(record) -> AuditLink | None:
@@ -101,7 +108,7 @@ def append(record) -> AuditLink | None:
     if article_id is None:
         return None
     connection = connections[router.db_for_write(model)]
-    if record_type in CLOCKED and connection.vendor == "postgresql":
+    if record_type in CLOCKED and connection.vendor == "postgresql" and not getattr(record, "_clock_read", False):
         name = CLOCKED[record_type]
         setattr(record, name, model.objects.filter(pk=record.pk).values_list(name, flat=True).get())
     values = {name: getattr(record, name) for name in covered_fields(model)}

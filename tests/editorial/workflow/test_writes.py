@@ -89,12 +89,12 @@ def test_the_history_row_still_needs_a_user_and_a_reason(author):
     ("source", "name", "limit"),
     # + the audit chain (editorial.workflow.chain): one statement per record chained (submit:
     # history row, version, transition, event; approve: history row, signature, transition,
-    # event), and the re-read of the time the database's clock gave a history row or version.
-    # Without the chain: 8, 6 and 10 (docs/benchmarks.md).
-    [("draft", "submit", 13), ("submitted", "start_review", 8), ("ready", "approve", 15)],
+    # event; start review: its history row). Without the chain: 8, 6 and 10 at most
+    # (docs/benchmarks.md).
+    [("draft", "submit", 11), ("submitted", "start_review", 6), ("ready", "approve", 14)],
 )
 def test_round_trips_of_a_transition_count_begin_and_commit(source, name, limit, in_state, author, editor):
-    """At most 13 round trips per submit and 15 per approve with its signature (the password
+    """At most 11 round trips per submit and 14 per approve with its signature (the password
     check and the lockout's count included), BEGIN and COMMIT included; the request has read
     the actor's roles already (the workspace's and the API's doors do, once per request)."""
     article = in_state(source)
