@@ -99,8 +99,9 @@ def append(record) -> AuditLink | None:
     lock) from the head this connection last wrote, and writes the link: one statement on
     PostgreSQL, two on SQLite. When another writer moved the head meanwhile, the head is read
     under ``SELECT … FOR UPDATE`` first, then moved and linked in two. On PostgreSQL a
-    history row's or version's time, which the database's clock may have set, is read back
-    first (one more). Records of no article (an event of a digest) give None.
+    history row's time, which the database's clock may have set, is read back first (one
+    more) unless its writer read it back (``editorial.workflow.writes`` does). Records of no
+    article (an event of a digest) give None.
     """
     record_type = record._meta.label_lower
     model, article_of, _ = CHAINED[record_type]
