@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0011_article_indexes_no_duplicates"),
+        ("articles", "0012_ai_provenance"),
     ]
 
     operations = [

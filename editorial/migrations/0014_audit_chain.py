@@ -36,9 +36,9 @@ def begin_chain(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0012_audit_chain"),
-        ("editorial", "0011_event_relay_and_digest_events"),
-        ("reviewers", "0006_records_credit_actor"),
+        ("articles", "0013_audit_chain"),
+        ("editorial", "0013_api_idempotency_keys_and_webhooks"),
+        ("reviewers", "0007_ai_provenance"),
         ("accounts", "0002_security_log_append_only"),
         ("admin", "0003_logentry_add_action_flag_choices"),
     ]
