@@ -128,3 +128,16 @@ def test_the_board_members_history_page_reads_as_people_read_it(client, editor):
     assert "Cardiology, Neurology" in page
     assert "[" not in page.split("Cardiology, Neurology")[0][-40:]
     assert "Yes" in page and "No" in page
+
+
+@pytest.mark.django_db
+def test_a_references_only_edit_in_the_workspace_still_moves_the_version(client, author):
+    article = make_article(author)
+    stored = Article.objects.get(pk=article.pk)
+    rows = stored.history.count()
+    client.force_login(author)
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    assert client.post(url, change_form(stored, **{"references-0-title": "A better source"})).status_code == 302
+    after = Article.objects.get(pk=article.pk)
+    assert after.references.first().title == "A better source"
+    assert (after.row_version, after.history.count()) == (stored.row_version + 1, rows + 1)
