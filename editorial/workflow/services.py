@@ -440,10 +440,8 @@ def article_save(
 
 def _content_changed(copy: Article, current: Article) -> bool:
     """Whether the copy's editable fields differ from the row's (a save of no change is none)."""
-    return any(
-        getattr(copy, Article._meta.get_field(name).attname) != getattr(current, Article._meta.get_field(name).attname)
-        for name in EDITABLE_FIELDS
-    )
+    names = [Article._meta.get_field(name).attname for name in EDITABLE_FIELDS]
+    return any(getattr(copy, name) != getattr(current, name) for name in names)
 
 
 @boundary
