@@ -14,18 +14,30 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# On PostgreSQL the application connects as its own role (DATABASE_URL, e.g.
+# postgres://editorial_app@…) and migrations, the demo data and the tests run as the tables'
+# owner (DATABASE_OWNER_URL, e.g. postgres://postgres@…): `make migrate` then (re)creates the
+# application's role and its grants (`manage.py create_app_role`). Without DATABASE_OWNER_URL
+# everything runs as DATABASE_URL (SQLite: one file, no roles).
+OWNER_URL := $(or $(DATABASE_OWNER_URL),$(DATABASE_URL))
+AS_OWNER := $(if $(OWNER_URL),DATABASE_URL="$(OWNER_URL)")
+APP_ROLE = $(shell $(PYTHON) -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).username or "")' "$(DATABASE_URL)")
+
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	$(AS_OWNER) $(BIN)/python manage.py migrate --noinput
+	@if [ -n "$(DATABASE_OWNER_URL)" ] && [ "$(DATABASE_OWNER_URL)" != "$(DATABASE_URL)" ]; then \
+	  $(AS_OWNER) $(BIN)/python manage.py create_app_role "$(APP_ROLE)"; fi
 
 seed: migrate
-	$(BIN)/python manage.py seed_demo
+	$(AS_OWNER) $(BIN)/python manage.py seed_demo
 
 ## The web server on 127.0.0.1:8000 with a Celery worker and beat, on SQLite and the
 ## filesystem broker unless DATABASE_URL / CELERY_BROKER_URL say otherwise.
 run: seed
 	$(BIN)/honcho start -f Procfile
 
-## The whole suite. DATABASE_URL and CELERY_BROKER_URL switch it to PostgreSQL and Redis.
+## The whole suite. DATABASE_URL and CELERY_BROKER_URL switch it to PostgreSQL and Redis
+## (as the owner: DATABASE_OWNER_URL when set; one test connects as the application's role).
 ## The browser tests drive Debian's Chromium: installed here if missing (needs apt and root);
 ## without it they are skipped, saying why.
 test: install
@@ -33,7 +45,7 @@ test: install
 	  apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
 	  echo "== Chromium could not be installed: the browser tests will be skipped"; }
-	$(BIN)/pytest
+	$(AS_OWNER) $(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .

@@ -20,12 +20,18 @@ from articles.provenance import AIProvenance  # noqa: F401 - a model of this app
 
 class AuditHistory(HistoricalRecords):
     """django-simple-history's recorder, reachable from its model as ``Model._audit_history``
-    (``editorial.workflow.writes`` builds a history row with it to write it with others)."""
+    (``editorial.workflow.writes`` builds a history row with it to write it with others; a
+    save that also sets many-to-many fields writes its one row after them through ``write()``,
+    ``editorial.workflow.audit.one_history_row``)."""
 
     def finalize(self, sender, **kwargs) -> None:
         super().finalize(sender, **kwargs)
         if self.cls is sender:
             sender._audit_history = self
+
+    def write(self, instance, history_type: str) -> None:
+        """Write one history row of ``instance`` as it is now ("+" created, "~" changed)."""
+        self.create_historical_record(instance, history_type)
 
 
 def audit_history(**kwargs) -> AuditHistory:
@@ -136,9 +142,25 @@ class Article(ConcurrentTransitionMixin, models.Model):
         help_text="Board signatures on the current version that count toward the quorum.",
     )
 
-    # The row version is a concurrency token and the signature count is derived from the
-    # signatures (editorial.workflow.approval has the rule): history repeats neither.
-    history = audit_history(excluded_fields=["row_version", "valid_signatures"])
+    audit_head = models.CharField(
+        "audit chain head",
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="SHA-256 of the last link of this article's audit chain (editorial.workflow.chain).",
+    )
+    audit_length = models.PositiveIntegerField(
+        "audit chain length", default=0, editable=False, help_text="How many records the chain holds."
+    )
+
+    # The row version is a concurrency token, the signature count is derived from the
+    # signatures (editorial.workflow.approval has the rule) and the chain head from the chain:
+    # history repeats none of them.
+    history = audit_history(excluded_fields=["row_version", "valid_signatures", "audit_head", "audit_length"])
+
+    #: Written only by the audit chain (a queryset update under the article's lock), never by a save.
+    CHAIN_FIELDS = ("audit_head", "audit_length")
 
     class Meta:
         ordering = ["-updated_at", "-id"]
@@ -160,6 +182,15 @@ class Article(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        """A save of an existing article writes every field but the chain head, which only the
+        chain writes: a copy read before a record was chained must not roll the head back."""
+        if not self._state.adding and kwargs.get("update_fields") is None and self.pk is not None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name not in self.CHAIN_FIELDS
+            ]
+        super().save(*args, **kwargs)
 
     # --- Rules -------------------------------------------------------------------------
 
@@ -331,7 +362,7 @@ class ArticleVersion(models.Model):
     review_round = models.PositiveIntegerField()
     content = models.JSONField()
     content_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(db_default=Now())
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:

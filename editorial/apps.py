@@ -16,7 +16,7 @@ class EditorialConfig(AppConfig):
     def ready(self) -> None:
         from articles.models import Article
         from editorial.notifications import checks  # noqa: F401 - registers the system checks
-        from editorial.workflow import approval, audit, permissions
+        from editorial.workflow import approval, audit, chain, permissions
 
         # The machine's own permission hook asks the one policy, so that
         # ``get_available_user_status_transitions`` and ``has_transition_perm`` agree
@@ -26,3 +26,4 @@ class EditorialConfig(AppConfig):
         approval.install_approval_rule(Article)
         audit.connect()
         audit.reuse_history_managers()
+        chain.connect()

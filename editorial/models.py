@@ -61,6 +61,7 @@ class EventKind(models.TextChoices):
     REVIEW_ESCALATED = "review.escalated", "Overdue review escalated"
     REVIEWS_COMPLETE = "round.reviews_complete", "All reviews in"
     DIGEST = "digest", "Daily digest"
+    AUDIT_CHAIN_BROKEN = "audit.chain_broken", "Audit trail check failed"
 
 
 class Event(models.Model):
@@ -342,3 +343,61 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook.url}"
+
+
+class AuditLink(models.Model):
+    """One record of an article's audit trail, chained to the one before (``editorial.workflow.chain``).
+
+    ``field_hashes`` holds the SHA-256 of each field of the record as written (so a change says
+    which field), ``content_hash`` the hash of those, ``link_hash`` the hash of that with the
+    previous link's. Written once, in the record's transaction.
+    """
+
+    article = models.ForeignKey("articles.Article", on_delete=models.PROTECT, related_name="+")
+    seq = models.PositiveIntegerField(help_text="1 for the article's first record, then 2, 3 …")
+    record_type = models.CharField(max_length=60, help_text="app_label.model of the record.")
+    record_id = models.BigIntegerField()
+    field_hashes = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    previous_hash = models.CharField(max_length=64, blank=True)
+    link_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["article", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "seq"], name="one_link_per_position"),
+            models.UniqueConstraint(fields=["record_type", "record_id"], name="one_link_per_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Article {self.article_id} #{self.seq}: {self.record_type} {self.record_id}"
+
+
+class AuditCheckpoint(models.Model):
+    """One run of ``manage.py verify_audit``: how far it verified and what it found.
+
+    The next run starts after ``through_link`` and, for each chained table, after the record id
+    in ``marks`` (an incremental run), unless it is ``--full``. The first row, written by the
+    migration that began the chain, marks the records written before it: they are not chained.
+    """
+
+    verified_at = models.DateTimeField(db_default=Now())
+    full = models.BooleanField(default=False)
+    through_link = models.BigIntegerField(default=0, help_text="The last link verified.")
+    marks = models.JSONField(default=dict, help_text="{record type: last record id verified}.")
+    start_marks = models.JSONField(default=dict, help_text="{record type: last record id written before the chain}.")
+    links = models.PositiveIntegerField(default=0, help_text="Links verified by this run.")
+    breaks = models.PositiveIntegerField(default=0)
+    report = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-verified_at", "-id"]
+        get_latest_by = ["verified_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Audit chain verified at {self.verified_at:%Y-%m-%d %H:%M}: {self.breaks} break(s)"
+
+    @property
+    def ok(self) -> bool:
+        return self.breaks == 0

@@ -6,5 +6,6 @@ from editorial.notifications.tasks import (  # noqa: F401 - imported to register
     requeue_pending_events,
     run_reminders,
     send_digests,
+    verify_audit_chain,
     watch_retractions,
 )

@@ -146,4 +146,5 @@ def test_every_task_keeps_its_registered_name():
         "editorial.tasks.send_digests",
         "editorial.tasks.run_reminders",
         "editorial.tasks.watch_retractions",
+        "editorial.tasks.verify_audit_chain",
     }

@@ -266,6 +266,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "editorial.tasks.watch_retractions",
         "schedule": crontab(hour=env.int("EDITORIAL_RETRACTION_HOUR", default=3), minute=30),
     },
+    # Recompute the audit chains written since the last check; auditors hear of any break.
+    "audit-chain": {
+        "task": "editorial.tasks.verify_audit_chain",
+        "schedule": crontab(hour=env.int("EDITORIAL_AUDIT_VERIFY_HOUR", default=2), minute=15),
+    },
     "daily-digests": {
         "task": "editorial.tasks.send_digests",
         "schedule": crontab(hour=env.int("EDITORIAL_DIGEST_HOUR", default=7), minute=0),

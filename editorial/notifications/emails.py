@@ -25,6 +25,11 @@ def action_url(event: Event, recipient_id: int) -> str:
         )
     if invitation_id and (event.kind == EventKind.INVITED or event.kind in FOR_THE_REVIEWER):
         return settings.SITE_URL + reverse("admin:reviewers_invitation_change", args=[invitation_id])
+    if event.article_id is None:
+        first = event.payload.get("first_article")
+        if first:
+            return settings.SITE_URL + reverse("admin:articles_article_history", args=[first])
+        return settings.SITE_URL + reverse("admin:index")
     return settings.SITE_URL + reverse("admin:articles_article_change", args=[event.article_id])
 
 

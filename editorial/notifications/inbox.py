@@ -45,6 +45,7 @@ KINDS_BY_ROLE = {
         EventKind.RETRACTED,
     ],
     Role.EDITOR: sorted(FOR_EDITORS),
+    Role.AUDITOR: [EventKind.AUDIT_CHAIN_BROKEN],
 }
 
 

@@ -2,7 +2,8 @@
 
 The rules follow PRODUCT.md's "Notifications": editors hear of submissions, declines,
 expiries, complete rounds, escalations and retracted sources; the author of decisions; the reviewer of their
-invitation's news. The person who caused an event hears of it only if they asked for receipts.
+invitation's news; the auditors of a failed check of the audit trail. The person who caused
+an event hears of it only if they asked for receipts.
 """
 
 from django.contrib.auth import get_user_model
@@ -52,6 +53,8 @@ def _concerned(event: Event) -> set[int]:
     if kind == EventKind.INVITED:
         invited = Invitation.objects.filter(pk__in=event.payload.get("invitations", []))
         return set(invited.values_list("reviewer_id", flat=True))
+    if kind == EventKind.AUDIT_CHAIN_BROKEN:
+        return set(User.objects.filter(groups__name=Role.AUDITOR, is_active=True).values_list("pk", flat=True))
     if kind in FOR_THE_REVIEWER:
         return set(Invitation.objects.filter(pk=event.payload.get("invitation")).values_list("reviewer_id", flat=True))
     return set()

@@ -15,6 +15,7 @@ from django.conf import settings
 from editorial.models import Digest
 from editorial.notifications import delivery, digests, outbox, reminders, retractions
 from editorial.notifications.relay import DELIVER_EVENT_TASK
+from editorial.workflow import chain_verify
 
 
 def backoff(retries: int) -> float:
@@ -73,3 +74,10 @@ def run_reminders() -> dict:
 def watch_retractions() -> dict:
     """Ask the resolver whether cited works were retracted or corrected (nothing while it is off)."""
     return retractions.watch().as_dict()
+
+
+@shared_task(name="editorial.tasks.verify_audit_chain")
+def verify_audit_chain() -> dict:
+    """The nightly check of the audit chains from the last checkpoint; auditors hear of breaks."""
+    checkpoint = chain_verify.verify_and_alert().checkpoint
+    return {"links": checkpoint.links, "breaks": checkpoint.breaks}

@@ -1,7 +1,12 @@
 """An article's history compared version by version: what changed, field by field."""
 
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.formats import date_format
+
 from articles.diff import diff_words, reference_lines
-from articles.models import Article, Reference
+from articles.models import Article, Reference, Specialty
 
 #: Fields of an article's history compared field by field, with the long ones diffed by word.
 COMPARED = [
@@ -10,6 +15,21 @@ COMPARED = [
     ("review_round", "Review round"), ("last_approved_at", "Last reviewed"), ("review_due_at", "Next review due"),
 ]  # fmt: skip
 WORD_DIFFED = {"title", "summary", "body", "patient_body"}
+
+
+def readable(field: str, value) -> str:
+    """A history value as a person reads it: a status's label, a specialty's name, a local
+    date ("12 Mar 2026 14:05" in the site's time zone), "—" for nothing; never a raw id or code."""
+    if value is None or value == "":
+        return "—"
+    if field == "specialty":
+        name = Specialty.objects.filter(pk=value).values_list("name", flat=True).first()
+        return name or f"(removed specialty {value})"
+    if field == "status":
+        return dict(Article._meta.get_field("status").flatchoices).get(value, value)
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "j M Y H:i")
+    return str(value)
 
 
 def references_as_of(article_id: int, before=None) -> list[dict]:
@@ -39,7 +59,7 @@ def compare_history(article: Article, older, newer) -> list[dict]:
             diff = diff_words(before or "", after or "")
             changes.append({"label": label, "html": diff.html, "coarse": diff.coarse})
         else:
-            changes.append({"label": label, "before": before, "after": after})
+            changes.append({"label": label, "before": readable(field, before), "after": readable(field, after)})
     # A version owns the reference edits saved with it or after it, up to the next version.
     old_refs = reference_lines(references_as_of(article.pk, _next_version_date(article, older)))
     new_refs = reference_lines(references_as_of(article.pk, _next_version_date(article, newer)))

@@ -1,5 +1,7 @@
 """Every history row names who acted and why, whatever the door (request, task, command)."""
 
+from contextlib import contextmanager
+
 from django.apps import apps
 from simple_history.manager import HistoryDescriptor
 from simple_history.signals import pre_create_historical_record
@@ -11,6 +13,27 @@ def set_audit_context(instance, *, actor, reason: str) -> None:
     """Tell django-simple-history who is acting and why, before ``save()`` or ``delete()``."""
     instance._history_user = actor
     instance._change_reason = reason
+
+
+@contextmanager
+def one_history_row(instance, *, actor, reason: str, changed: bool = True):
+    """One history row for a save and its many-to-many writes, or none if nothing changed.
+
+    Inside the block the model's save and each many-to-many ``set()``/``add()`` write no
+    history (django-simple-history would write one row per signal: the old list, the empty
+    list, the new list); after it, one row records the instance with its lists as saved.
+    ``changed=False`` (a form submitted unchanged) writes none. Raises what the block raises,
+    and then writes nothing.
+    """
+    creating = instance.pk is None
+    instance.skip_history_when_saving = True
+    try:
+        yield
+    finally:
+        del instance.skip_history_when_saving
+    if creating or changed:
+        set_audit_context(instance, actor=actor, reason=reason)
+        type(instance)._audit_history.write(instance, "+" if creating else "~")
 
 
 def _require_user_and_reason(sender, *, history_instance, **kwargs) -> None:

@@ -254,6 +254,7 @@ RULES: dict[str, Callable[[str, object], None]] = {
     "respond_by": moment,
     "due_at": moment,
     "disqualifying": flag,
+    "force": flag,
     "checklist": checklist,
     "fields": article_fields,
     "references": references,

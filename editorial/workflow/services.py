@@ -382,7 +382,9 @@ def unique_slug(title: str, *, exclude_pk=None) -> str:
 
 
 @boundary(article=article_copy)
-def article_save(*, article: Article, actor, reason: str = "", expected_row_version: int | None = None) -> Article:
+def article_save(
+    *, article: Article, actor, reason: str = "", expected_row_version: int | None = None, force: bool = False
+) -> Article:
     """Save a new article, or an edited one (the fields already set on ``article``).
 
     An edit must say which version the editor started from (``expected_row_version``, the
@@ -390,8 +392,11 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
     all is ``InvalidInput`` (optimistic concurrency is not optional). A copy naming an id
     that does not exist is ``NotFound``: an update never creates a row. The caller's
     transaction (or this one) holds the row lock, so the check and the write cannot
-    interleave with another save. A text the renderer could not show as its author meant is
-    refused after the permission and staleness checks (ContentRefused, 400).
+    interleave with another save. A save that changes none of ``EDITABLE_FIELDS`` writes
+    nothing: no history row, the same ``row_version`` and "last updated" date, unless
+    ``force`` (the caller changes what else the version covers: references, provenance). A text the
+    renderer could not show as its author meant is refused after the permission and
+    staleness checks (ContentRefused, 400).
     """
     creating = article.pk is None
     if not creating and expected_row_version is None:
@@ -415,6 +420,9 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
             permissions.require_content_edit(actor, current)
             if expected_row_version != current.row_version:
                 _refuse_stale(Article(row_version=expected_row_version), current)
+            if not force and not _content_changed(article, current):
+                article.row_version = current.row_version  # nothing happened: no history row, same version
+                return article
             article._state.adding = False  # a copy built with an id updates that row, never inserts
             article.row_version = current.row_version + 1
             reason = reason.strip() or "Content edited"
@@ -428,6 +436,12 @@ def article_save(*, article: Article, actor, reason: str = "", expected_row_vers
         set_audit_context(article, actor=actor, reason=reason)
         article.save()
     return article
+
+
+def _content_changed(copy: Article, current: Article) -> bool:
+    """Whether the copy's editable fields differ from the row's (a save of no change is none)."""
+    names = [Article._meta.get_field(name).attname for name in EDITABLE_FIELDS]
+    return any(getattr(copy, name) != getattr(current, name) for name in names)
 
 
 @boundary
@@ -472,7 +486,11 @@ def article_update(
             if name not in EDITABLE_FIELDS:
                 raise EditorialError(f"{name!r} cannot be edited.")
             setattr(article, name, value)
-        article_save(article=article, actor=actor, reason=reason, expected_row_version=expected_row_version)
+        # References or a provenance given: the version (the API's ETag) covers them too.
+        force = references is not None or provenance is not UNCHANGED
+        article_save(
+            article=article, actor=actor, reason=reason, expected_row_version=expected_row_version, force=force
+        )
         if references is not None:
             references_replace(
                 article=article, actor=actor, references=references, reason=reason or "References edited"

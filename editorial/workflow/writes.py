@@ -32,6 +32,8 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
+from editorial.workflow import chain
+
 
 def values_of(instance: Model) -> dict:
     """{attname: value} of every concrete field: what ``changed_fields`` compares against."""
@@ -134,6 +136,7 @@ def save_with_records(instance: Model, *, fields: list, state_field: str, state_
         for field in returning:
             setattr(row, field.attname, result.pop(0))
         row._state.adding, row._state.db = False, db
+        row._clock_read = True  # the times the database's clock set are the row's (chain)
     _after_save(instance, fields=fields, db=db)
     for row in rows:
         post_save.send(sender=type(row), instance=row, created=True, update_fields=None, raw=False, using=db)
@@ -157,9 +160,10 @@ def _insert(row: Model, db: str) -> tuple[str, list, list]:
     query = sql.InsertQuery(type(row))
     query.insert_values(fields, [row])
     compiler = query.get_compiler(using=db)
-    compiler.returning_fields = meta.db_returning_fields
+    returning = [*meta.db_returning_fields, *chain.clocked_fields(type(row))]
+    compiler.returning_fields = returning
     [(statement, params)] = compiler.as_sql()
-    return statement, list(params), list(meta.db_returning_fields)
+    return statement, list(params), returning
 
 
 def _after_save(instance: Model, *, fields: list, db: str) -> None:

@@ -16,7 +16,7 @@ from editorial import parsing
 from editorial.models import Notification
 from editorial.reads import checks, history, rounds
 from editorial.reads import provenance as machine_reads
-from editorial.workflow import board, permissions, services, signing, sources
+from editorial.workflow import board, chain_verify, permissions, services, signing, sources
 from editorial.workflow.approval import approval_status
 from editorial.workflow.exceptions import EditorialError, NotReady, PasswordRequired, ReasonRequired, SignatureRefused
 from editorial.workflow.invitations import default_dates as default_invitation_dates
@@ -250,6 +250,8 @@ class ArticlePagesMixin:
             )[:200],
             **rounds.board_history(request.user, article),
             "versions": list(article.history.order_by("-history_date", "-history_id")[:100]),
+            "chain": chain_verify.status_for(article.pk),
+            "chain_length": article.audit_length,
             "compare_url": reverse("admin:articles_article_compare", args=[article.pk]),
             "can_export": permissions.may_export_audit(request.user),
             "notification_log": list(

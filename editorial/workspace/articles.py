@@ -206,6 +206,17 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        seen = form.cleaned_data.get("seen_row_version") if change else None
+        if seen is not None and form.instance.row_version == seen and any(f.has_changed() for f in formsets):
+            # Only the references changed: the article's version still moves (a stale copy of
+            # the list is refused like any other), with one history row.
+            services.article_save(
+                article=form.instance,
+                actor=request.user,
+                reason=form.cleaned_data.get("change_reason") or "References edited",
+                expected_row_version=seen,
+                force=True,
+            )
         self.warn_about_citations(request, form.instance)
 
     def warn_about_citations(self, request, article):

@@ -12,10 +12,16 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 class _ContextHelper(HistoricalRecordContextHelper):
     def prepare_delta_change_value(self, change, value):
-        """Values as people read them: labels for choices, local dates, "—" for nothing."""
+        """Values as people read them: labels for choices, local dates, names for a list
+        (specialties), Yes/No, "—" for nothing."""
         if value is None or (not isinstance(value, str | int) and getattr(value, "pk", 0) is None):
             return "—"  # not "Deleted ... (pk=None)" for an empty foreign key
         field = self.model._meta.get_field(change.field)
+        if field.many_to_many:
+            names = sorted(str(item) for item in super().prepare_delta_change_value(change, value))
+            return ", ".join(names) or "—"
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
         if field.choices:
             return dict(field.flatchoices).get(value, value)
         if isinstance(value, datetime):

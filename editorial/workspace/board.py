@@ -20,7 +20,7 @@ from editorial.notifications import inbox
 from editorial.reads import checks
 from editorial.reads import provenance as machine_reads
 from editorial.workflow import board, permissions
-from editorial.workflow.audit import set_audit_context
+from editorial.workflow.audit import one_history_row
 from editorial.workflow.checks import doses_in
 from editorial.workflow.exceptions import EditorialError
 from editorial.workflow.permissions import Role
@@ -227,12 +227,13 @@ class ReviewerProfileAdmin(ReadOnlyHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        set_audit_context(obj, actor=request.user, reason="Board member edited" if change else "Board member added")
-        super().save_model(request, obj, form, change)
+        """Saved in ``save_related``, with its specialties: one save, one history row."""
 
     def save_related(self, request, form, formsets, change):
-        set_audit_context(form.instance, actor=request.user, reason="Specialties edited")
-        super().save_related(request, form, formsets, change)
+        reason = "Board member edited" if change else "Board member added"
+        with one_history_row(form.instance, actor=request.user, reason=reason, changed=form.has_changed()):
+            form.instance.save()
+            super().save_related(request, form, formsets, change)
 
 
 @admin.register(Signature)

@@ -17,10 +17,12 @@ pytestmark = [
 ]
 
 
-def plan(queryset) -> str:
+def plan(queryset, *, bitmap_only: bool = False) -> str:
     sql, params = queryset.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
+        if bitmap_only:  # a trigram index is read by bitmap scans only
+            cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         return "\n".join(row[0] for row in cursor.fetchall())
 
@@ -33,8 +35,11 @@ def test_the_article_list_order_is_read_from_an_index():
 
 @pytest.mark.django_db
 def test_the_title_search_is_read_from_the_trigram_index():
+    # On an empty table the planner's estimates (from the row's width) may prefer walking the
+    # list order's index and filtering: plain index scans are off, so the plan shows whether
+    # the trigram index can serve the search at all.
     found = Article.objects.filter(title__icontains="asthma").order_by("-updated_at", "-id")
-    assert "article_title_trgm" in plan(found)
+    assert "article_title_trgm" in plan(found, bitmap_only=True)
 
 
 def btree_indexes(table: str) -> dict[str, tuple]:

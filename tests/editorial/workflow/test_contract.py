@@ -276,6 +276,7 @@ def strategies(cast) -> dict:
         "respond_by": raw(moments),
         "due_at": raw(moments),
         "disqualifying": raw(st.one_of(st.booleans(), JUNK)),
+        "force": raw(st.one_of(st.booleans(), JUNK)),
         "checklist": raw(st.one_of(st.dictionaries(st.sampled_from(["claims_accurate", "x"]), JUNK), JUNK)),
         "fields": raw(fields),
         "references": raw(st.one_of(st.lists(reference, max_size=3), JUNK)),

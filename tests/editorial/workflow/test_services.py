@@ -239,12 +239,17 @@ def test_a_service_writes_its_event_and_never_touches_the_broker(author, monkeyp
 @pytest.mark.parametrize(
     ("name", "source", "limit"),
     [
-        # submit: + the lints' record of the new version (its check and, when any, its findings)
-        ("submit", "draft", 12),
-        ("start_review", "submitted", 7),
-        ("approve", "ready", 15),  # + the lockout's count of failed attempts (django-axes, one query)
-        ("request_changes", "ready", 9),
-        ("retract", "approved", 8),
+        # submit: + the lints' record of the new version (its check and, when any, its findings).
+        # Each record of the article's trail adds to its audit chain the head and the link (one
+        # statement on PostgreSQL, two on SQLite), on PostgreSQL a re-read of a history row's or
+        # version's time, and one more when another connection moved the head last (read under
+        # the lock): submit and approve chain 4 records, request changes and retract 3, start
+        # review 1 (docs/benchmarks.md). The limits are SQLite's, the higher.
+        ("submit", "draft", 23),
+        ("start_review", "submitted", 12),
+        ("approve", "ready", 25),  # + the lockout's count of failed attempts (django-axes, one query)
+        ("request_changes", "ready", 17),
+        ("retract", "approved", 16),
     ],
 )
 def test_query_count_of_each_transition(name, source, limit, in_state, author, editor):
@@ -281,8 +286,9 @@ def test_query_counts_of_the_content_services(author):
         article = services.article_create(
             actor=actor, fields={"title": "Q?", "summary": "A."}, references=refs, reason="New"
         )
-    # roles, slug check, article + history, the references and their history in bulk
-    assert len(created) <= 10, [q["sql"] for q in created]
+    # roles, slug check, article + history (+ its chain link: 3, or 4 on PostgreSQL), the
+    # references and their history in bulk
+    assert len(created) <= 14, [q["sql"] for q in created]
     actor = type(author).objects.get(pk=author.pk)
     with CaptureQueriesContext(connection) as updated:
         services.article_update(
@@ -292,4 +298,4 @@ def test_query_counts_of_the_content_services(author):
             fields={"summary": "B."},
             reason="Edit",
         )
-    assert len(updated) <= 8, [q["sql"] for q in updated]
+    assert len(updated) <= 12, [q["sql"] for q in updated]  # + the history row's chain link
