@@ -16,6 +16,7 @@ record changed or deleted afterwards, or inserted outside the application, is re
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router
@@ -92,17 +93,10 @@ def clocked_fields(model) -> list:
     return [model._meta.get_field(name)] if name else []
 
 
-def append(record) -> AuditLink | None:
-    """Chain ``record`` (just inserted) to its article's trail, in the caller's transaction.
-
-    Moves the article's head with a conditional ``UPDATE`` (which takes the article's row
-    lock) from the head this connection last wrote, and writes the link: one statement on
-    PostgreSQL, two on SQLite. When another writer moved the head meanwhile, the head is read
-    under ``SELECT … FOR UPDATE`` first, then moved and linked in two. On PostgreSQL a
-    history row's time, which the database's clock may have set, is read back first (one
-    more) unless its writer read it back (``editorial.workflow.writes`` does). Records of no
-    article (an event of a digest) give None.
-    """
+def _link_of(record) -> tuple[int, str, dict, str] | None:
+    """(article id, record type, field hashes, content hash) of a just-inserted record; None for
+    a record of no article (an event of a digest). On PostgreSQL a time the database's clock may
+    have set is read back first (one statement) unless its writer read it back."""
     record_type = record._meta.label_lower
     model, article_of, _ = CHAINED[record_type]
     article_id = article_of(record)
@@ -112,18 +106,50 @@ def append(record) -> AuditLink | None:
     if record_type in CLOCKED and connection.vendor == "postgresql" and not getattr(record, "_clock_read", False):
         name = CLOCKED[record_type]
         setattr(record, name, model.objects.filter(pk=record.pk).values_list(name, flat=True).get())
-    values = {name: getattr(record, name) for name in covered_fields(model)}
-    hashes = field_hashes(values)
-    own = content_hash(hashes)
+    hashes = field_hashes({name: getattr(record, name) for name in covered_fields(model)})
+    return article_id, record_type, hashes, content_hash(hashes)
+
+
+def append(record) -> AuditLink | None:
+    """Chain ``record`` (just inserted) to its article's trail, in the caller's transaction.
+
+    One statement on PostgreSQL when this connection wrote the article's head last, else the
+    head is read under ``SELECT … FOR UPDATE`` first (``append_many`` says how). Records of no
+    article (an event of a digest) give None.
+    """
+    links = append_many([record])
+    return links[0] if links else None
+
+
+def append_many(records) -> list[AuditLink]:
+    """Chain ``records`` (just inserted, in the order written) to their articles' trails.
+
+    Per article: the links are computed in order from the head, then the head is moved and
+    every link inserted together, by a conditional ``UPDATE`` of the head (which takes the
+    article's row lock) from the head this connection last wrote: one statement on PostgreSQL
+    (a data-modifying CTE), two on SQLite. When another writer moved the head meanwhile, the
+    head is read under ``SELECT … FOR UPDATE`` first. Returns the links written.
+    """
+    by_article: dict[int, list] = {}
+    connection = None
+    for record in records:
+        facts = _link_of(record)
+        if facts is None:
+            continue
+        connection = connection or connections[router.db_for_write(type(record))]
+        by_article.setdefault(facts[0], []).append((record, *facts[1:]))
+    written = []
+    for article_id, items in by_article.items():
+        written.extend(_link_all(connection, article_id, items))
+    return written
+
+
+def _link_all(connection, article_id: int, items: list) -> list[AuditLink]:
     heads = connection.__dict__.setdefault("_audit_heads", {})
     if len(heads) > 10_000:
         heads.clear()
     known = heads.get(article_id)
-    link, attempts = None, (known, None)
-    if known is not None and connection.vendor == "postgresql":
-        link = _move_and_link_in_one(connection, article_id, known, record_type, record.pk, hashes, own)
-        attempts = () if link is not None else (None,)
-    for attempt in attempts:
+    for attempt in (known, None):
         if attempt is None:
             attempt = (
                 Article.objects.select_for_update(of=("self",))
@@ -131,16 +157,24 @@ def append(record) -> AuditLink | None:
                 .values_list("audit_head", "audit_length")
                 .get()
             )
-        head, length = attempt
-        seq = length + 1
-        new = link_hash(previous=head, record_type=record_type, record_id=record.pk, seq=seq, content=own)
-        moved = Article.objects.filter(pk=article_id, audit_head=head, audit_length=length).update(
-            audit_head=new, audit_length=seq
-        )
-        if moved:
-            link = AuditLink.objects.create(
+        links = _links_from(article_id, attempt, items)
+        if _move_and_insert(connection, article_id, attempt, links):
+            heads[article_id] = (links[-1].link_hash, links[-1].seq)
+            return links
+    # unreachable under the row lock: the head read under it is the head
+    raise RuntimeError(f"The audit chain of article {article_id} moved under its lock.")
+
+
+def _links_from(article_id: int, head_and_length: tuple[str, int], items: list) -> list[AuditLink]:
+    head, length = head_and_length
+    links = []
+    for record, record_type, hashes, own in items:
+        length += 1
+        new = link_hash(previous=head, record_type=record_type, record_id=record.pk, seq=length, content=own)
+        links.append(
+            AuditLink(
                 article_id=article_id,
-                seq=seq,
+                seq=length,
                 record_type=record_type,
                 record_id=record.pk,
                 field_hashes=hashes,
@@ -148,51 +182,88 @@ def append(record) -> AuditLink | None:
                 previous_hash=head,
                 link_hash=new,
             )
-            break
-    if link is None:  # unreachable under the row lock: the head read under it is the head
-        raise RuntimeError(f"The audit chain of article {article_id} moved under its lock.")
-    heads[article_id] = (link.link_hash, link.seq)
-    return link
+        )
+        head = new
+    return links
 
 
-def _move_and_link_in_one(connection, article_id, known, record_type, record_id, hashes, own) -> AuditLink | None:
-    """PostgreSQL: move the head from ``known`` and insert the link in one statement (a
-    data-modifying CTE). None, with nothing written, when the head is no longer ``known``."""
+def _move_and_insert(connection, article_id: int, known: tuple[str, int], links: list[AuditLink]) -> bool:
+    """Move the head from ``known`` to the last link's and insert ``links``; False, with nothing
+    written, when the head is no longer ``known``."""
     head, length = known
-    seq = length + 1
-    new = link_hash(previous=head, record_type=record_type, record_id=record_id, seq=seq, content=own)
+    last = links[-1]
+    if connection.vendor != "postgresql":
+        moved = Article.objects.filter(pk=article_id, audit_head=head, audit_length=length).update(
+            audit_head=last.link_hash, audit_length=last.seq
+        )
+        if moved:
+            AuditLink.objects.bulk_create(links)
+        return bool(moved)
     quote = connection.ops.quote_name
     article_table, link_table = quote(Article._meta.db_table), quote(AuditLink._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s::jsonb, %s, %s, %s)"] * len(links))
+    params = [last.link_hash, last.seq, article_id, head, length]
+    for link in links:
+        params += [link.seq, link.record_type, link.record_id, json.dumps(link.field_hashes)]
+        params += [link.content_hash, link.previous_hash, link.link_hash]
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH h AS (UPDATE {article_table} SET audit_head = %s, audit_length = %s "  # noqa: S608 - our tables
             "WHERE id = %s AND audit_head = %s AND audit_length = %s RETURNING id) "
             f"INSERT INTO {link_table} (article_id, seq, record_type, record_id, field_hashes, content_hash, "
-            "previous_hash, link_hash) SELECT id, %s, %s, %s, %s::jsonb, %s, %s, %s FROM h RETURNING id, created_at",
-            [new, seq, article_id, head, length, seq, record_type, record_id, json.dumps(hashes), own, head, new],
+            "previous_hash, link_hash) SELECT h.id, v.* FROM h, (VALUES " + rows + ") AS v "
+            "(seq, record_type, record_id, field_hashes, content_hash, previous_hash, link_hash) "
+            "RETURNING seq, id, created_at",
+            params,
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    link = AuditLink(
-        id=row[0],
-        article_id=article_id,
-        seq=seq,
-        record_type=record_type,
-        record_id=record_id,
-        field_hashes=hashes,
-        content_hash=own,
-        previous_hash=head,
-        link_hash=new,
-        created_at=row[1],
-    )
-    link._state.adding, link._state.db = False, connection.alias
-    return link
+        returned = cursor.fetchall()
+    if not returned:
+        return False
+    by_seq = {seq: (pk, created_at) for seq, pk, created_at in returned}
+    for link in links:
+        link.pk, link.created_at = by_seq[link.seq]
+        link._state.adding, link._state.db = False, connection.alias
+    return True
+
+
+# --- Chaining a service's records together ---------------------------------------------------
+
+
+@contextmanager
+def together(using: str = "default"):
+    """Within the block, records inserted on ``using`` wait to be chained by ``flush`` (or at
+    the block's end), so that a service's records cost one statement, not one each. A block
+    inside another is the outer block's. Nothing is chained when the block raises (the
+    caller's transaction rolls back with it)."""
+    connection = connections[using]
+    if connection.__dict__.get("_audit_pending") is not None:
+        yield
+        return
+    connection.__dict__["_audit_pending"] = []
+    try:
+        yield
+        flush(connection)
+    finally:
+        connection.__dict__.pop("_audit_pending", None)
+
+
+def flush(connection) -> list[AuditLink]:
+    """Chain the records waiting on ``connection`` (``together``), in the order written."""
+    pending = connection.__dict__.get("_audit_pending")
+    if not pending:
+        return []
+    records = list(pending)
+    pending.clear()
+    return append_many(records)
 
 
 def _on_save(sender, instance, created, raw=False, **kwargs) -> None:
     if created and not raw:
-        append(instance)
+        pending = connections[router.db_for_write(sender)].__dict__.get("_audit_pending")
+        if pending is not None:
+            pending.append(instance)
+        else:
+            append(instance)
 
 
 def connect() -> None:

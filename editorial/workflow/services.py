@@ -19,7 +19,7 @@ from accounts import identity
 from articles import content
 from articles.models import Article, ArticleVersion
 from editorial.models import EventKind, TransitionRecord
-from editorial.workflow import checks, invitations, permissions, signing, writes
+from editorial.workflow import chain, checks, invitations, permissions, signing, writes
 from editorial.workflow import provenance as _provenance
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
@@ -131,14 +131,14 @@ def _fire(
 ) -> Article:
     """Fire transition ``name`` on ``article`` (the caller's copy) as ``actor``.
 
-    ``guard`` may refuse after the machine's own checks; ``after`` writes what the
-    transition causes (a signature, invitations) and returns what the event should carry.
+    ``guard`` may refuse after the machine's own checks; ``after`` returns what the event
+    carries, or that and unsaved rows to write with it (the editor's signature).
     """
     if name not in OUTCOMES:
         raise WrongState(f"There is no transition called {name!r}.")
     outcome = OUTCOMES[name]
     reason = (reason or "").strip()
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():  # the records' links: one statement at the end
         current = _lock(article, with_version=name == "approve", with_declaration=name in ("submit", "resubmit"))
         permissions.require_transition(actor, current, name)
         _refuse_stale(article, current)
@@ -173,7 +173,8 @@ def _fire(
             reason=reason,
             review_round=current.review_round,
         )
-        extra = after(current) if after else {}
+        caused = after(current) if after else {}
+        extra, written_with = caused if isinstance(caused, tuple) else (caused, [])
         event = None
         if outcome.event:
             event = build_event(
@@ -197,7 +198,7 @@ def _fire(
                 fields=writes.changed_fields(current, before),
                 state_field="status",
                 state_was=from_status,
-                records=[record, event],
+                records=[record, *written_with, event],
             )
         except ConcurrentTransition as error:  # a writer that bypassed the lock got there first
             raise StaleArticle("This article changed meanwhile. Reload it and try again.") from error
@@ -291,15 +292,15 @@ def article_approve(
                 "for overriding that recommendation."
             )
 
-    def sign(current: Article) -> dict:
-        signature = signing.sign(article=current, signer=actor, review=None)
+    def sign(current: Article) -> tuple[dict, list]:
+        signature = signing.signature_for(article=current, signer=actor, review=None)
         return {
             "letter": signing.decision_letter(
                 current, decision="approved", editor_reason=reason, reviews=approval_status(current).round_reviews
             ),
             "override_reason": override_reason,
             "signature_hash": signature.content_hash,
-        }
+        }, [signature]
 
     if override_reason:
         reason = f"{reason or 'Approved'} (overriding a reject recommendation: {override_reason})"

@@ -82,13 +82,15 @@ def printed_identity(user) -> tuple[str, str]:
     return (user.get_full_name() or user.get_username()), ""
 
 
-def sign(*, article: Article, signer, review: Review | None) -> Signature:
-    """Sign the article's current version (a reviewer's approval, or the editor's decision)."""
+def signature_for(*, article: Article, signer, review: Review | None) -> Signature:
+    """The signature of ``signer`` on the article's current version, not yet saved (a reviewer's
+    approval when ``review`` is given, else the editor's decision to publish). Raises NotReady
+    when there is no submitted version."""
     version = article.current_version
     if version is None:
         raise NotReady("There is no submitted version to sign.")
     name, credentials = printed_identity(signer)
-    return Signature.objects.create(
+    return Signature(
         article=article,
         version=version,
         content_hash=version.content_hash,
@@ -98,6 +100,13 @@ def sign(*, article: Article, signer, review: Review | None) -> Signature:
         meaning=SignatureMeaning.MEDICALLY_ACCURATE if review else SignatureMeaning.PUBLICATION,
         review=review,
     )
+
+
+def sign(*, article: Article, signer, review: Review | None) -> Signature:
+    """Sign the article's current version (a reviewer's approval, or the editor's decision): saved."""
+    signature = signature_for(article=article, signer=signer, review=review)
+    signature.save()
+    return signature
 
 
 DECISIONS = {
