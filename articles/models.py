@@ -73,6 +73,16 @@ S = ArticleStatus
 EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 
 
+def never_approved(article: "Article") -> bool:
+    """No version of the article was ever approved (withdraw's condition: approved content stays)."""
+    return article.published_version_id is None
+
+
+def has_published_version(article: "Article") -> bool:
+    """An approved version exists to return to (discard_revision's condition)."""
+    return article.published_version_id is not None
+
+
 def has_content_for_review(article: "Article") -> bool:
     """A submission needs a question, a summary, both language versions and a reference."""
     return not article.missing_for_review()
@@ -290,10 +300,26 @@ class Article(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=[S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED],
         target=S.WITHDRAWN,
+        conditions=[never_approved],
         custom={"label": "Withdraw", "reason": "required"},
     )
     def withdraw(self) -> None:
-        pass
+        """Only an article never approved: approved content leaves the site only by ``retract``."""
+
+    @transition(
+        field=status,
+        source=[S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED],
+        target=S.APPROVED,
+        conditions=[has_published_version],
+        custom={"label": "Discard the revision", "reason": "optional"},
+    )
+    def discard_revision(self) -> None:
+        """Abandon a revision of an approved article: back to the approved version, as readers see it.
+
+        The working text is restored from the published version by the service, and the round
+        in progress closes (editorial.workflow.rounds).
+        """
+        self.current_version_id = self.published_version_id
 
     @transition(
         field=status,

@@ -60,6 +60,8 @@ class EventKind(models.TextChoices):
     REVIEW_OVERDUE = "review.overdue", "Review overdue"
     REVIEW_ESCALATED = "review.escalated", "Overdue review escalated"
     REVIEWS_COMPLETE = "round.reviews_complete", "All reviews in"
+    ROUND_CLOSED = "round.closed", "Review round closed"
+    BOARD_MEMBER_LEFT = "board.member_left", "A board member left"
     DIGEST = "digest", "Daily digest"
     AUDIT_CHAIN_BROKEN = "audit.chain_broken", "Audit trail check failed"
 

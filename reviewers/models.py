@@ -46,10 +46,17 @@ class InvitationStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
     CANCELLED = "cancelled", "Cancelled"
     COMPLETED = "completed", "Completed"
+    CLOSED = "closed", "Closed (round closed before the review)"
 
 
 #: Invitations that still hold a place in their round (and let the reviewer see the article).
 OPEN_OR_DONE = (InvitationStatus.INVITED, InvitationStatus.ACCEPTED, InvitationStatus.COMPLETED)
+
+#: Invitations that still ask something of their reviewer (an answer, or a review).
+OPEN = (InvitationStatus.INVITED, InvitationStatus.ACCEPTED)
+
+#: The reason recorded on every invitation a closing round ends.
+ROUND_CLOSED = "round closed"
 
 
 class Conflict(models.TextChoices):
@@ -76,6 +83,12 @@ class Invitation(ConcurrentTransitionMixin, models.Model):
         default=False, help_text="Set by an editor: this review then does not count toward the quorum."
     )
     completed_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(
+        "why it ended",
+        max_length=300,
+        blank=True,
+        help_text="Why the invitation was cancelled or closed: “round closed”, “left the board” …",
+    )
     row_version = models.PositiveIntegerField(default=1)
 
     history = audit_history(excluded_fields=["row_version"])
@@ -125,8 +138,15 @@ class Invitation(ConcurrentTransitionMixin, models.Model):
         target=InvitationStatus.CANCELLED,
         custom={"label": "Cancel"},
     )
-    def cancel(self) -> None:
-        pass
+    def cancel(self, *, reason: str = "") -> None:
+        self.end_reason = reason[:300]
+
+    @transition(
+        field=status, source=InvitationStatus.ACCEPTED, target=InvitationStatus.CLOSED, custom={"label": "Close"}
+    )
+    def close(self, *, reason: str) -> None:
+        """The round ended before this accepted review was written: nothing more is asked."""
+        self.end_reason = reason[:300]
 
     @transition(
         field=status, source=InvitationStatus.ACCEPTED, target=InvitationStatus.COMPLETED, custom={"label": "Complete"}

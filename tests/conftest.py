@@ -153,6 +153,8 @@ def in_state(author, editor, reviewers):
             return article
         if status == "retracted":
             return advance(article, [("retract", "editor", "Guidance changed.")], editor=editor)
+        if status == "revision":  # an approved article with a revision draft open
+            return advance(article, [("revise", "author", "")], author=author)
         raise ValueError(status)
 
     return build

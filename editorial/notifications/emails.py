@@ -17,6 +17,8 @@ from reviewers.models import Invitation
 def action_url(event: Event, recipient_id: int) -> str:
     """Where the recipient acts: their invitation for a reviewer, else the article's page."""
     invitation_id = event.payload.get("invitation")
+    if event.kind == EventKind.ROUND_CLOSED:
+        return settings.SITE_URL + reverse("admin:index")  # nothing left to act on
     if event.kind == EventKind.INVITED:
         invitation_id = (
             Invitation.objects.filter(pk__in=event.payload.get("invitations", []), reviewer=recipient_id)

@@ -40,6 +40,7 @@ KINDS_BY_ROLE = {
     Role.BOARD: [
         EventKind.INVITED,
         EventKind.CANCELLED,
+        EventKind.ROUND_CLOSED,
         EventKind.REVIEW_DUE_SOON,
         EventKind.REVIEW_OVERDUE,
         EventKind.RETRACTED,

@@ -25,6 +25,7 @@ FOR_EDITORS = {
     EventKind.REVIEW_ESCALATED,
     EventKind.REREVIEW_DUE,
     EventKind.SOURCE_RETRACTED,
+    EventKind.BOARD_MEMBER_LEFT,
 }
 #: Kinds told to the reviewer of the invitation the event names.
 FOR_THE_REVIEWER = {EventKind.CANCELLED, EventKind.REVIEW_DUE_SOON, EventKind.REVIEW_OVERDUE}
@@ -50,7 +51,7 @@ def _concerned(event: Event) -> set[int]:
     if kind == EventKind.RETRACTED:
         reviewed = Invitation.objects.filter(article_id=article.pk, status=InvitationStatus.COMPLETED)
         return {article.author_id, *reviewed.values_list("reviewer_id", flat=True)}
-    if kind == EventKind.INVITED:
+    if kind in (EventKind.INVITED, EventKind.ROUND_CLOSED):
         invited = Invitation.objects.filter(pk__in=event.payload.get("invitations", []))
         return set(invited.values_list("reviewer_id", flat=True))
     if kind == EventKind.AUDIT_CHAIN_BROKEN:

@@ -23,6 +23,7 @@ from reviewers.models import (
     CHECKLIST,
     MACHINE_CHECK,
     OPEN_OR_DONE,
+    ROUND_CLOSED,
     Conflict,
     Invitation,
     InvitationStatus,
@@ -109,6 +110,12 @@ def ineligibility(article: Article, reviewers) -> list[str]:
 
 
 def _lock_invitation(invitation: Invitation) -> Invitation:
+    """The invitation as it is now, locked, after its article (always in that order: no deadlock).
+
+    The article is locked first, as every article service and the closing of a round lock it,
+    so two acceptances of one article queue on its row instead of failing each other.
+    """
+    services._lock(Article(pk=invitation.article_id))
     current = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("article", "reviewer__reviewer_profile")
@@ -123,8 +130,25 @@ def _lock_invitation(invitation: Invitation) -> Invitation:
 
 
 def _require_state(invitation: Invitation, name: str, doing: str) -> None:
+    """Refuse (409) what the invitation's state or its round no longer allows, saying which."""
+    if invitation.end_reason == ROUND_CLOSED:
+        raise WrongState(
+            f"Round {invitation.review_round} of this article's review is closed: this invitation "
+            f"was {invitation.get_status_display().split(' ')[0].lower()} with it, so you cannot {doing} it. "
+            "Nothing was changed."
+        )
     if not can_proceed(getattr(invitation, name)):
         raise WrongState(f"This invitation is {invitation.get_status_display().lower()}: you cannot {doing} it.")
+    article = invitation.article
+    if name in ("accept", "decline", "expire", "complete") and (
+        article.review_round != invitation.review_round
+        or article.status not in (ArticleStatus.SUBMITTED, ArticleStatus.UNDER_REVIEW)
+    ):
+        raise WrongState(
+            f"Round {invitation.review_round} of this article's review is closed (the article is "
+            f"{article.get_status_display().lower()}, round {article.review_round}): you cannot {doing} "
+            "this invitation. Nothing was changed."
+        )
 
 
 def _save(invitation: Invitation, *, actor, reason: str) -> Invitation:
@@ -136,7 +160,13 @@ def _save(invitation: Invitation, *, actor, reason: str) -> Invitation:
 
 @boundary
 def invitation_accept(*, invitation: Invitation, actor, conflict: str, description: str = "") -> Invitation:
-    """Accept with a competing-interest declaration; the first acceptance starts the review."""
+    """Accept with a competing-interest declaration; the first acceptance starts the review.
+
+    Concurrent acceptances of one article all succeed: each waits for the article's lock, and
+    only the first finds it submitted and starts the review. An invitation of a closed round
+    (cancelled or closed with it, or not the article's current round, or an article no longer
+    in review) is refused with ``WrongState`` (409), nothing changed.
+    """
     description = (description or "").strip()
     if conflict not in Conflict.values:
         raise ReasonRequired("Declare your competing interests: none, or declared with a description.")
@@ -154,9 +184,11 @@ def invitation_accept(*, invitation: Invitation, actor, conflict: str, descripti
             "no competing interests" if conflict == Conflict.NONE else f"competing interests declared: {description}"
         )
         _save(current, actor=actor, reason=reason)
-        article = current.article
-        if article.status == ArticleStatus.SUBMITTED and article.review_round == current.review_round:
-            # The system starts the review, so the author's timeline names no reviewer.
+        article = current.article  # read under the article's lock (_lock_invitation): it is current
+        if article.status == ArticleStatus.SUBMITTED:
+            # The first acceptance starts the review, once: a concurrent one waited for the lock
+            # and now reads "under review". The system starts it, so the author's timeline names
+            # no reviewer.
             services.article_start_review(
                 article=article, actor=system_user(), reason="Review started: a reviewer accepted"
             )
@@ -192,7 +224,7 @@ def invitation_cancel(*, invitation: Invitation, actor, reason: str) -> Invitati
         current = _lock_invitation(invitation)
         permissions.require_invite(actor, current.article)
         _require_state(current, "cancel", "cancel")
-        current.cancel()
+        current.cancel(reason=reason[:300])
         _save(current, actor=actor, reason=f"Cancelled: {reason}")
         record_event(
             kind=EventKind.CANCELLED,

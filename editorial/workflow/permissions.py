@@ -68,10 +68,10 @@ def transition_refusal(user, article: Article, name: str) -> str | None:
         if has_role(user, Role.EDITOR):
             return None
         return "Only an editor can start the review (it also starts when a reviewer accepts)."
-    if name == "revise":
+    if name in ("revise", "discard_revision"):
         if has_role(user, Role.EDITOR) or (mine and has_role(user, Role.AUTHOR)):
             return None
-        return "Only the article's author or an editor can open a revision."
+        return f"Only the article's author or an editor can {'open' if name == 'revise' else 'discard'} a revision."
     if name in EDITOR_TRANSITIONS:
         if not has_role(user, Role.EDITOR):
             return f"Only an editor can {_verb(name)} an article."

@@ -19,7 +19,7 @@ from accounts import identity
 from articles import content
 from articles.models import Article, ArticleVersion
 from editorial.models import EventKind, TransitionRecord
-from editorial.workflow import chain, checks, invitations, permissions, signing, writes
+from editorial.workflow import chain, checks, invitations, permissions, revisions, rounds, signing, writes
 from editorial.workflow import provenance as _provenance
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
@@ -55,6 +55,7 @@ OUTCOMES = {
     "withdraw": TransitionOutcome("withdraw", EventKind.WITHDRAWN),
     "retract": TransitionOutcome("retract", EventKind.RETRACTED),
     "revise": TransitionOutcome("revise", None, "Revision opened"),
+    "discard_revision": TransitionOutcome("discard_revision", None, "Revision discarded"),
 }
 
 
@@ -107,6 +108,8 @@ def check_transition(*, article: Article, actor, name: str) -> None:
     method = getattr(article, name)
     if not can_proceed(method, check_conditions=False):
         raise WrongState(_wrong_state_message(article, name))
+    if revisions.refusal(article, name):
+        raise WrongState(revisions.refusal(article, name))
     if name == "approve" or (name in ("submit", "resubmit") and not article.missing_for_review()):
         checks.require_citations(article, name)
     if not can_proceed(method):
@@ -154,6 +157,8 @@ def _fire(
         before = writes.values_of(current)
 
         getattr(current, name)(**_transition_arguments(name))
+        if name == "discard_revision":
+            revisions.restore_published(current, actor)
         if name in ("submit", "resubmit"):
             current.current_version = _snapshot_version(current, actor)
             current.valid_signatures = 0  # a new version: signatures on the last one no longer count
@@ -176,6 +181,8 @@ def _fire(
         caused = after(current) if after else {}
         extra, written_with = caused if isinstance(caused, tuple) else (caused, [])
         event = None
+        if name in rounds.ROUND_CLOSERS:
+            rounds.close_round(current, actor=actor, transition=name)
         if outcome.event:
             event = build_event(
                 kind=outcome.event,
@@ -232,6 +239,7 @@ def _past(name: str) -> str:
         "withdraw": "withdrawn",
         "retract": "retracted",
         "revise": "revised",
+        "discard_revision": "discarded (its revision)",
     }[name]
 
 
@@ -338,6 +346,12 @@ def article_revise(*, article: Article, actor, reason: str = "") -> Article:
     return _fire(article=article, actor=actor, name="revise", reason=reason)
 
 
+@boundary
+def article_discard_revision(*, article: Article, actor, reason: str = "") -> Article:
+    """Abandon the revision of an approved article (its author or an editor): editorial.workflow.revisions."""
+    return _fire(article=article, actor=actor, name="discard_revision", reason=reason)
+
+
 TRANSITION_SERVICES = {
     "submit": article_submit,
     "resubmit": article_resubmit,
@@ -348,6 +362,7 @@ TRANSITION_SERVICES = {
     "withdraw": article_withdraw,
     "retract": article_retract,
     "revise": article_revise,
+    "discard_revision": article_discard_revision,
 }
 
 

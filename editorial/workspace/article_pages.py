@@ -52,6 +52,11 @@ CONSEQUENCES = {
         "A new draft opens from the approved text.",
         "Readers keep seeing the approved version until the revision is approved.",
     ],
+    "discard_revision": [
+        "The article returns to its approved version; the revision's text is discarded.",
+        "Readers keep seeing the approved version: the public page does not change.",
+        "Invitations of the round in progress end; their reviewers are told.",
+    ],
 }
 
 

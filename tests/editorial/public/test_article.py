@@ -12,7 +12,9 @@ from django.urls import reverse
 
 from articles.models import Article, Reference
 from editorial.workflow import services
+from editorial.workflow.exceptions import WrongState
 from reviewers.models import Signature, SignatureMeaning
+from tests.conftest import clear_page_caches
 from tests.factories import citing_body, make_article
 
 BANNER = "Educational purpose only • Exercise caution as content is pending human review"
@@ -310,10 +312,18 @@ def test_an_update_in_review_keeps_the_approved_version_public_when_holding_back
 
 
 @pytest.mark.django_db
-def test_a_withdrawn_update_takes_the_article_off_the_site(client, in_state, author):
-    article = revise(in_state("approved"), author)
-    services.article_withdraw(article=article, actor=author, reason="Not needed")
-    assert client.get(url(article)).status_code == 404
+def test_a_discarded_update_keeps_the_approved_article_on_the_site(client, in_state, author):
+    """Issue 12: withdrawing an update took the approved article off the site; now it is refused,
+    and discarding the revision keeps the page readers had."""
+    approved = in_state("approved")
+    before = client.get(url(approved)).content
+    article = revise(approved, author)
+    with pytest.raises(WrongState):
+        services.article_withdraw(article=article, actor=author, reason="Not needed")
+    services.article_discard_revision(article=Article.objects.get(pk=article.pk), actor=author)
+    clear_page_caches()
+    response = client.get(url(article))
+    assert response.status_code == 200 and response.content == before
 
 
 # --- Cost --------------------------------------------------------------------------------------

@@ -189,7 +189,7 @@ TEXT = st.one_of(st.text(max_size=40), st.text(max_size=40), st.just("a\x00b"), 
 def cast(author, other_author, editor, auditor, reviewers, in_state, superuser, board_member):
     """The people and rows the generated calls name, by label (built fresh for each call)."""
     inactive = UserFactory(username="gone", is_active=False)
-    states = ("draft", "submitted", "under_review", "ready", "changes_requested", "approved")
+    states = ("draft", "submitted", "under_review", "ready", "changes_requested", "approved", "revision")
     articles = {status: in_state(status).pk for status in states}
     in_review = Invitation.objects.filter(article_id=articles["under_review"]).order_by("pk")
     people = {
@@ -370,6 +370,7 @@ VALID_CALLS = {
     "services.article_withdraw": {"article": (A, "draft"), "actor": (P, "author"), "reason": (R, "Not needed.")},
     "services.article_retract": {"article": (A, "approved"), "actor": (P, "editor"), "reason": (R, "Changed.")},
     "services.article_revise": {"article": (A, "approved"), "actor": (P, "author")},
+    "services.article_discard_revision": {"article": (A, "revision"), "actor": (P, "author")},
     "services.article_transition": {
         "article": (A, "submitted"),
         "actor": (P, "editor"),

@@ -21,6 +21,7 @@ TRANSITIONS = {
     "withdraw": ("draft", "withdrawn", "No longer needed."),
     "retract": ("approved", "retracted", "Guidance changed."),
     "revise": ("approved", "draft", ""),
+    "discard_revision": ("revision", "approved", ""),
 }
 
 ACTORS = ["owner_author", "other_author", "board_member", "editor", "auditor", "superuser", "anonymous"]
@@ -35,6 +36,7 @@ ALLOWED = {
     "reject": {"editor"},
     "retract": {"editor"},
     "revise": {"owner_author", "editor"},
+    "discard_revision": {"owner_author", "editor"},
 }
 
 
@@ -79,7 +81,7 @@ def test_transition_by_role(name, actor_key, actors, in_state):
         record = TransitionRecord.objects.filter(article=article).latest("id")
         assert (record.transition, record.from_status, record.to_status, record.actor) == (
             name,
-            "under_review" if source == "ready" else source,
+            {"ready": "under_review", "revision": "draft"}.get(source, source),
             target,
             actor,
         )
@@ -140,6 +142,10 @@ def test_transition_from_every_state(name, state, in_state, author, editor):
     state = article.status if state != "ready" else state
     reason = TRANSITIONS[name][2]
     if state in sources or (state == "ready" and "under_review" in sources):
+        if name == "discard_revision":  # from a review state, but only with an approved version
+            with pytest.raises(WrongState, match="never approved: there is no revision to discard"):
+                services.article_transition(article=article, actor=actor, name=name, reason=reason)
+            return
         if name == "approve" and state == "under_review":
             with pytest.raises(NotReady, match="of the 2 board signatures"):
                 services.article_transition(
@@ -177,6 +183,10 @@ def test_machine_matches_product_diagram():
         ("withdraw", "changes_requested", "withdrawn"),
         ("retract", "approved", "retracted"),
         ("revise", "approved", "draft"),
+        ("discard_revision", "draft", "approved"),
+        ("discard_revision", "submitted", "approved"),
+        ("discard_revision", "under_review", "approved"),
+        ("discard_revision", "changes_requested", "approved"),
     }
 
 
