@@ -16,7 +16,7 @@ class EditorialConfig(AppConfig):
     def ready(self) -> None:
         from articles.models import Article
         from editorial.notifications import checks  # noqa: F401 - registers the system checks
-        from editorial.workflow import approval, audit, chain, permissions
+        from editorial.workflow import approval, audit, chain, membership, permissions
 
         # The machine's own permission hook asks the one policy, so that
         # ``get_available_user_status_transitions`` and ``has_transition_perm`` agree
@@ -27,3 +27,5 @@ class EditorialConfig(AppConfig):
         audit.connect()
         audit.reuse_history_managers()
         chain.connect()
+        # Leaving the board (group removal, deactivation) ends that person's open invitations.
+        membership.connect()

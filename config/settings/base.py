@@ -342,6 +342,8 @@ EDITORIAL_REREVIEW_MONTHS = env.int("EDITORIAL_REREVIEW_MONTHS", default=12)
 # Days a board member has to answer an invitation, and to return the review once accepted.
 EDITORIAL_INVITATION_RESPONSE_DAYS = env.int("EDITORIAL_INVITATION_RESPONSE_DAYS", default=3)
 EDITORIAL_REVIEW_DAYS = env.int("EDITORIAL_REVIEW_DAYS", default=14)
+# The board's time zone (an IANA name): a deadline picked as a date is the end of that day there.
+EDITORIAL_BOARD_TIME_ZONE = env.str("EDITORIAL_BOARD_TIME_ZONE", default=TIME_ZONE)
 # Reminders: a review due within this many hours is "due soon"; an overdue review is
 # escalated to the editors this many days after its due date.
 EDITORIAL_DUE_SOON_HOURS = env.int("EDITORIAL_DUE_SOON_HOURS", default=48)

@@ -7,6 +7,8 @@ running the schedule again never sends the same reminder twice for the same date
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from articles.models import Article, ArticleStatus
@@ -14,14 +16,34 @@ from editorial.models import EventKind
 from editorial.workflow import board
 from editorial.workflow.events import record_once
 from editorial.workflow.exceptions import EditorialError
+from editorial.workflow.permissions import Role
 from editorial.workflow.system import system_user
 from reviewers.models import Invitation, InvitationStatus
+
+User = get_user_model()
+
+
+def live_invitations(status: str) -> QuerySet:
+    """Invitations in ``status`` that still oblige someone: the rule every reminder and expiry obeys.
+
+    Only an invitation of its article's current round, on an article in review (submitted or
+    under review), whose reviewer is still an active member of the board (issue 12's rule:
+    an obligation ends when its reason ends). One query, whatever the joins.
+    """
+    member = User.groups.through.objects.filter(user_id=OuterRef("reviewer_id"), group__name=Role.BOARD)
+    return Invitation.objects.filter(
+        Exists(member),
+        status=status,
+        review_round=F("article__review_round"),
+        article__status__in=[ArticleStatus.SUBMITTED, ArticleStatus.UNDER_REVIEW],
+        reviewer__is_active=True,
+    )
 
 
 def expire_unanswered() -> int:
     """Invitations past their respond-by date expire; the editors are told (by the service)."""
     expired = 0
-    late = Invitation.objects.filter(status=InvitationStatus.INVITED, respond_by__lt=timezone.now())
+    late = live_invitations(InvitationStatus.INVITED).filter(respond_by__lt=timezone.now())
     for invitation in late.order_by("respond_by")[:500]:
         try:
             board.invitation_expire(invitation=invitation)
@@ -36,7 +58,11 @@ def remind_reviews() -> int:
     now = timezone.now()
     actor = system_user()
     sent = 0
-    open_reviews = Invitation.objects.filter(status=InvitationStatus.ACCEPTED).select_related("article")
+    open_reviews = (
+        live_invitations(InvitationStatus.ACCEPTED)
+        .filter(article__status=ArticleStatus.UNDER_REVIEW)
+        .select_related("article")
+    )
     soon = now + timedelta(hours=settings.EDITORIAL_DUE_SOON_HOURS)
     grace = timedelta(days=settings.EDITORIAL_ESCALATION_GRACE_DAYS)
     for invitation in open_reviews.filter(due_at__lte=soon).order_by("due_at")[:2000]:

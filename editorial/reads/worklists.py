@@ -5,7 +5,7 @@ so a panel's count and the list it links to always agree.
 """
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from articles.models import ArticleStatus
@@ -39,8 +39,18 @@ def ready_for_decision(articles: QuerySet) -> QuerySet:
 
 
 def overdue_reviews(invitations: QuerySet | None = None) -> QuerySet:
+    """Accepted reviews past their due moment, in their article's current round, under review.
+
+    An accepted invitation of a closed round is ``closed`` (editorial.workflow.rounds); the round
+    and status conditions keep rows from before that rule out of the count too.
+    """
     invitations = Invitation.objects.all() if invitations is None else invitations
-    return invitations.filter(status=InvitationStatus.ACCEPTED, due_at__lt=timezone.now())
+    return invitations.filter(
+        status=InvitationStatus.ACCEPTED,
+        due_at__lt=timezone.now(),
+        review_round=F("article__review_round"),
+        article__status=S.UNDER_REVIEW,
+    )
 
 
 def with_overdue_reviews(articles: QuerySet) -> QuerySet:

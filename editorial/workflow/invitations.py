@@ -1,6 +1,7 @@
 """Writing invitations: shared by the editor's invite service and by resubmission."""
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -14,10 +15,35 @@ from editorial.workflow.system import system_user
 from reviewers.models import Invitation, InvitationStatus
 
 
-def default_dates(now=None):
-    now = now or timezone.now()
-    respond_by = now + timedelta(days=settings.EDITORIAL_INVITATION_RESPONSE_DAYS)
-    return respond_by, respond_by + timedelta(days=settings.EDITORIAL_REVIEW_DAYS)
+def board_zone() -> ZoneInfo:
+    """The board's time zone: ``EDITORIAL_BOARD_TIME_ZONE`` (an IANA name), default ``TIME_ZONE``."""
+    return ZoneInfo(getattr(settings, "EDITORIAL_BOARD_TIME_ZONE", "") or settings.TIME_ZONE)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of ``day`` in the board's time zone, as an aware datetime.
+
+    A deadline picked as a date means "by the end of that day where the board works": never
+    midnight UTC, so a review is overdue only after this moment and an invitation can be
+    answered all through its respond-by day (the product's rule on deadlines, issue 12).
+    """
+    return datetime.combine(day, time.max, tzinfo=board_zone())
+
+
+def board_date(moment: datetime) -> date:
+    """The calendar day ``moment`` falls on in the board's time zone (what a date input shows)."""
+    return timezone.localtime(moment, board_zone()).date()
+
+
+def default_dates(now=None) -> tuple[datetime, datetime]:
+    """The default respond-by and review-due deadlines for an invitation sent at ``now``.
+
+    Each is the end of a day in the board's time zone: ``EDITORIAL_INVITATION_RESPONSE_DAYS``
+    after today, then ``EDITORIAL_REVIEW_DAYS`` after that.
+    """
+    today = timezone.localtime(now or timezone.now(), board_zone()).date()
+    respond_day = today + timedelta(days=settings.EDITORIAL_INVITATION_RESPONSE_DAYS)
+    return end_of_day(respond_day), end_of_day(respond_day + timedelta(days=settings.EDITORIAL_REVIEW_DAYS))
 
 
 def create_invitations(

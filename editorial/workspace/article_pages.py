@@ -19,6 +19,7 @@ from editorial.reads import provenance as machine_reads
 from editorial.workflow import board, chain_verify, permissions, services, signing, sources
 from editorial.workflow.approval import approval_status
 from editorial.workflow.exceptions import EditorialError, NotReady, PasswordRequired, ReasonRequired, SignatureRefused
+from editorial.workflow.invitations import board_date
 from editorial.workflow.invitations import default_dates as default_invitation_dates
 from editorial.workspace.board import parse_moment
 
@@ -208,8 +209,8 @@ class ArticlePagesMixin:
             "opts": self.model._meta,
             "article": article,
             "change_url": change_url,
-            "respond_by": respond_by.date().isoformat(),
-            "due_at": due_at.date().isoformat(),
+            "respond_by": board_date(respond_by).isoformat(),
+            "due_at": board_date(due_at).isoformat(),
             "error": permissions.invite_refusal(request.user, article),
             "chosen": set(),
         }

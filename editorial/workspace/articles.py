@@ -23,6 +23,7 @@ from editorial.workflow import board, permissions, provenance, references, servi
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.exceptions import EditorialError
+from editorial.workflow.invitations import board_date
 from editorial.workflow.invitations import default_dates as default_invitation_dates
 from editorial.workflow.permissions import Role
 from editorial.workspace import diagram
@@ -167,8 +168,8 @@ class ArticleAdmin(ArticlePagesMixin, ReadOnlyHistoryAdmin):
             .select_related("user")
             .prefetch_related("specialties")
             .order_by("printed_name"),
-            "respond_by": respond_by.date().isoformat(),
-            "due_at": due_at.date().isoformat(),
+            "respond_by": board_date(respond_by).isoformat(),
+            "due_at": board_date(due_at).isoformat(),
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "editorial/admin/bulk_invite.html", context)

@@ -4,8 +4,6 @@ Registered from ``editorial.admin``. Every action posts to a small view that cal
 service in ``editorial.workflow.board``; refusals come back on the same page with their reason.
 """
 
-from datetime import datetime, time
-
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
@@ -23,6 +21,7 @@ from editorial.workflow import board, permissions
 from editorial.workflow.audit import one_history_row
 from editorial.workflow.checks import doses_in
 from editorial.workflow.exceptions import EditorialError
+from editorial.workflow.invitations import board_zone, end_of_day
 from editorial.workflow.permissions import Role
 from editorial.workspace.base import ReadOnlyAdmin, ReadOnlyHistoryAdmin
 from reviewers.models import (
@@ -197,7 +196,7 @@ class InvitationAdmin(ReadOnlyAdmin):
 
 
 def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%d %b %Y")
+    return timezone.localtime(moment, board_zone()).strftime("%d %b %Y")
 
 
 @admin.register(ReviewerProfile)
@@ -275,9 +274,11 @@ class FailedSignatureAttemptAdmin(ReadOnlyAdmin):
 def parse_moment(value: str, *, name: str = "date"):
     """A date from a form's date input, as the aware moment at the end of that day (or None).
 
-    Raises ``BadParameter`` for a date that does not exist (2030-02-30) or is out of range.
+    The end of the day in the board's time zone (``editorial.workflow.invitations.end_of_day``),
+    never midnight UTC. Raises ``BadParameter`` for a date that does not exist (2030-02-30) or
+    is out of range.
     """
     day = parsing.calendar_date(value, name=name)
     if day is None:
         return None
-    return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
+    return end_of_day(day)

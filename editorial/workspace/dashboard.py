@@ -12,6 +12,7 @@ from articles.models import Article, ArticleStatus
 from editorial.models import Event, EventKind, TransitionRecord
 from editorial.reads import worklists
 from editorial.workflow import permissions
+from editorial.workflow.invitations import board_zone
 from editorial.workflow.permissions import Role
 from reviewers.models import Invitation, InvitationStatus
 
@@ -151,7 +152,7 @@ def board_panels(user) -> list[Panel]:
                 Item(
                     i.article.title,
                     _invitation_url(i.pk),
-                    f"answer by {timezone.localtime(i.respond_by):%d %b}",
+                    f"answer by {timezone.localtime(i.respond_by, board_zone()):%d %b}",
                     alert=i.respond_by < now,
                 )
                 for i in waiting.order_by("respond_by", "id")[:ITEMS]
@@ -167,7 +168,8 @@ def board_panels(user) -> list[Panel]:
                 Item(
                     i.article.title,
                     _invitation_url(i.pk),
-                    ("overdue since " if i.due_at < now else "due ") + f"{timezone.localtime(i.due_at):%d %b}",
+                    ("overdue since " if i.due_at < now else "due ")
+                    + f"{timezone.localtime(i.due_at, board_zone()):%d %b}",
                     alert=i.due_at < now,
                 )
                 for i in due.order_by("due_at", "id")[:ITEMS]
