@@ -8,10 +8,11 @@ from django.db import connection
 
 from articles.models import Article
 from editorial.models import TransitionRecord
-from editorial.workflow import services
+from editorial.workflow import board, services
 from editorial.workflow.exceptions import StaleArticle, WrongState
 from editorial.workflow.permissions import Role
-from tests.factories import UserFactory, signing_request
+from reviewers.models import Invitation
+from tests.factories import UserFactory, make_board_member, signing_request
 
 pytestmark = [
     pytest.mark.postgres,
@@ -99,3 +100,30 @@ def test_many_simultaneous_submissions_make_one_transition(author):
     assert TransitionRecord.objects.filter(article=article).count() == 1
     assert fresh(article).review_round == 1
     assert fresh(article).versions.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_acceptances_all_succeed_and_the_review_starts_once(in_state, editor):
+    """Issue 12: of reviewers accepting at once, all but one got "changed meanwhile" (20 of 20 tries)."""
+    article = in_state("submitted")
+    members = [make_board_member(f"racer{n}", f"Racer {n}", "MD") for n in range(4)]
+    invitations = board.invitation_create(article=article, actor=editor, reviewers=members)
+    outcomes = race(
+        *(
+            (
+                lambda invitation=invitation: board.invitation_accept(
+                    invitation=invitation,
+                    actor=invitation.reviewer,
+                    conflict="declared",
+                    description="Consulted for a maker of X.",
+                )
+            )
+            for invitation in invitations
+        )
+    )
+    assert [o[0] for o in outcomes] == ["ok"] * len(members), outcomes
+    assert fresh(article).status == "under_review"
+    assert TransitionRecord.objects.filter(article=article, transition="start_review").count() == 1
+    assert fresh(article).history.filter(status="under_review").count() == 1
+    accepted = Invitation.objects.filter(article=article, status="accepted", conflict="declared")
+    assert accepted.count() == len(members)  # every declaration kept
