@@ -157,14 +157,20 @@ class PublicPage:
 def public_page(slug: str) -> PublicPage | None:
     """The page readers get for ``slug``, or None if it is not theirs to see.
 
-    Once an article has been approved, readers get exactly the version the board signed
-    (``published_version``), also while an update is in review; before, the live text.
-    At most three queries, whatever the number of references or signers.
+    Readers get a version somebody submitted, never the working text (issue 12's rule): the
+    published (approved) version if there is one, also while an update is in review, else the
+    last submitted version (``current_version``). "An update is under review" shows only while
+    a newer version than the published one is submitted or under review. At most three
+    queries, whatever the number of references or signers.
     """
     article = (
         public_articles()
         .select_related(
-            "specialty", "published_version", "published_version__ai_provenance", "current_version__ai_provenance"
+            "specialty",
+            "published_version",
+            "published_version__ai_provenance",
+            "current_version",
+            "current_version__ai_provenance",
         )
         .filter(slug=slug)
         .first()
@@ -172,44 +178,27 @@ def public_page(slug: str) -> PublicPage | None:
     if article is None:
         return None
     status = reader_status(article)
-    version = article.published_version
-    if version is not None:
-        data = version.content
-        page = PublicPage(
-            article=article,
-            status=status,
-            title=data.get("title") or article.title,
-            summary=data.get("summary", ""),
-            body=data.get("body", ""),
-            patient_body=data.get("patient_body", ""),
-            specialty=data.get("specialty", ""),
-            references=tuple(
-                PublicReference.from_content(number, ref)
-                for number, ref in enumerate(data.get("references", []), start=1)
-            ),
-            last_updated=version.created_at,
-            update_in_review=status == ReaderStatus.APPROVED and article.status != S.APPROVED,
-            ai_provenance=_provenance_of(version),
-        )
-    else:
-        page = PublicPage(
-            article=article,
-            status=status,
-            title=article.title,
-            summary=article.summary,
-            body=article.body,
-            patient_body=article.patient_body,
-            specialty=article.specialty.name if article.specialty_id else "",
-            references=tuple(
-                PublicReference.from_content(number, ref.as_content())
-                for number, ref in enumerate(article.references.all(), start=1)
-            ),
-            last_updated=article.content_updated_at,
-            # Readers of a text in review see the live text: its declaration is the submitted one's.
-            ai_provenance=_provenance_of(article.current_version),
-        )
+    version = article.published_version or article.current_version
+    if version is None:  # a public status always has a submitted version; nothing else is shown
+        return None
+    data = version.content
+    page = PublicPage(
+        article=article,
+        status=status,
+        title=data.get("title") or article.title,
+        summary=data.get("summary", ""),
+        body=data.get("body", ""),
+        patient_body=data.get("patient_body", ""),
+        specialty=data.get("specialty", ""),
+        references=tuple(
+            PublicReference.from_content(number, ref) for number, ref in enumerate(data.get("references", []), start=1)
+        ),
+        last_updated=version.created_at,
+        update_in_review=update_in_review(article),
+        ai_provenance=_provenance_of(version),
+    )
     page.references = with_updates(page.references)
-    if status == ReaderStatus.APPROVED and version is not None:
+    if status == ReaderStatus.APPROVED and article.published_version_id is not None:
         page.signers = tuple(
             Signature.objects.filter(version_id=version.pk, meaning=SignatureMeaning.MEDICALLY_ACCURATE).order_by(
                 "signed_at", "id"
@@ -226,6 +215,16 @@ def _provenance_of(version) -> AIProvenance | None:
         return version.ai_provenance
     except AIProvenance.DoesNotExist:
         return None
+
+
+def update_in_review(article: Article) -> bool:
+    """A newer version than the published one is submitted or under review (not a draft, not
+    returned for changes): what the public "an update is under review" note says."""
+    return (
+        article.published_version_id is not None
+        and article.status in (S.SUBMITTED, S.UNDER_REVIEW)
+        and article.current_version_id != article.published_version_id
+    )
 
 
 def with_updates(references: tuple[PublicReference, ...]) -> tuple[PublicReference, ...]:
@@ -249,26 +248,36 @@ def _published(key: str) -> KeyTextTransform:
     return KeyTextTransform(key, "published_version__content")
 
 
+def _submitted(key: str) -> KeyTextTransform:
+    """A text field of the last submitted version's content (NULL where there is none)."""
+    return KeyTextTransform(key, "current_version__content")
+
+
 def public_index(filters: IndexFilters) -> QuerySet:
     """Public articles for the index, as readers see them, searchable and filterable.
 
     Titles, summaries and specialties come from the approved version where there is one,
-    so a search never finds the words of an update that is still in review.
+    else from the last submitted version: a search never finds the words of an update still
+    in review, nor of the working text.
     """
     published = Q(published_version__isnull=False)
     articles = (
         public_articles()
         .annotate(
-            shown_title=Coalesce(_published("title"), F("title"), output_field=CharField()),
-            shown_summary=Coalesce(_published("summary"), F("summary"), output_field=CharField()),
-            shown_specialty=Coalesce(_published("specialty"), F("specialty__name"), output_field=CharField()),
+            shown_title=Coalesce(_published("title"), _submitted("title"), F("title"), output_field=CharField()),
+            shown_summary=Coalesce(
+                _published("summary"), _submitted("summary"), F("summary"), output_field=CharField()
+            ),
+            shown_specialty=Coalesce(
+                _published("specialty"), _submitted("specialty"), F("specialty__name"), output_field=CharField()
+            ),
         )
         .only("slug", "status", "published_version_id", "content_updated_at")
     )
     if filters.q:
         articles = articles.filter(
             (published & Q(published_version__content__title__icontains=filters.q))
-            | (~published & Q(title__icontains=filters.q))
+            | (~published & Q(current_version__content__title__icontains=filters.q))
         )
     if filters.specialty:
         # An approved version names its specialty as it was then: match it by name.
@@ -277,7 +286,7 @@ def public_index(filters: IndexFilters) -> QuerySet:
             return articles.none()
         articles = articles.filter(
             (published & Q(published_version__content__specialty=name))
-            | (~published & Q(specialty__slug=filters.specialty))
+            | (~published & Q(current_version__content__specialty=name))
         )
     if filters.status:
         rule = _reader_status_rule(filters.status)

@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from articles.models import Article, Reference
+from articles.models import Article, ArticleVersion, Reference
 from editorial.workflow import services
 from editorial.workflow.exceptions import WrongState
 from reviewers.models import Signature, SignatureMeaning
@@ -245,11 +245,21 @@ def test_hostile_text_renders_as_text(client, author):
         patient_body="\u202eRTL override\u202c and \u0645\u0631\u062d\u0628\u0627 [1]",
     )
     article = services.article_submit(article=article, actor=author)
-    # Text the services refuse today (a javascript: link, a dangling [99]), as if stored before the
-    # rules: the page must still show it as text.
-    Article.objects.filter(pk=article.pk).update(
-        body=f"## Unclosed **bold [1\n\n<script>alert(1)</script>\n\n{long_word}\n\n[x](javascript:alert(1)) [99]"
+    # Text the services refuse today (a javascript: link, a dangling [99]), as if submitted before
+    # the rules: the page (which shows the submitted version) must still show it as text.
+    submitted = article.current_version
+    hostile = ArticleVersion.objects.create(
+        article=article,
+        review_round=submitted.review_round + 1,
+        content={
+            **submitted.content,
+            "body": f"## Unclosed **bold [1\n\n<script>alert(1)</script>\n\n{long_word}\n\n"
+            "[x](javascript:alert(1)) [99]",
+        },
+        content_hash="0" * 64,
+        created_by=author,
     )
+    Article.objects.filter(pk=article.pk).update(current_version=hostile)
     html, page = get_page(client, article)
     assert "<script>alert" not in html
     assert not [a for a in page.attrs("img")]
@@ -298,7 +308,8 @@ def test_readers_keep_the_approved_version_while_an_update_is_reviewed(client, i
         assert new not in html
     assert step(page) == "Approved (completed)"
     assert BANNER not in html
-    assert "An update to this article is being reviewed" in html
+    # Issue 12: the note showed as soon as a revision draft was opened; only a submitted update is in review.
+    assert ("An update to this article is being reviewed" in html) is submit
     assert html.count("Medically reviewed by") == 2
     assert page.json_ld[0]["name"] == "How is condition X treated?"
 
@@ -370,3 +381,34 @@ def test_an_approved_article_without_a_recorded_version_still_renders(client, in
     html, page = get_page(client, article)
     assert step(page) == "Approved (completed)"
     assert "Treat it" in html and "Medically reviewed by" not in html
+
+
+@pytest.mark.django_db
+def test_readers_never_see_working_text_nobody_submitted(client, in_state, author):
+    """Issue 12: an article in changes_requested showed the author's unsubmitted edit at once."""
+    article = in_state("changes_requested")
+    services.article_update(
+        article=article,
+        actor=author,
+        fields={"summary": "An edit saved a minute ago, never submitted."},
+        expected_row_version=article.row_version,
+    )
+    clear_page_caches()
+    html, _ = get_page(client, article)
+    assert "never submitted" not in html
+    assert "A short answer." in html  # the last submitted version
+    index = client.get(reverse("article-index"), {"q": "condition"}).content.decode()
+    assert "never submitted" not in index
+
+
+@pytest.mark.django_db
+def test_the_update_note_shows_only_while_an_update_is_submitted_or_in_review(client, in_state, author, editor):
+    """Issue 12: the note showed for a revision draft and stayed while changes were requested."""
+    article = revise(in_state("approved"), author, submit=True)
+    assert "An update to this article is being reviewed" in get_page(client, article)[0]
+    article = services.article_start_review(article=article, actor=editor)
+    clear_page_caches()
+    assert "An update to this article is being reviewed" in get_page(client, article)[0]
+    article = services.article_request_changes(article=article, actor=editor, reason="Doses.")
+    clear_page_caches()
+    assert "An update to this article is being reviewed" not in get_page(client, article)[0]
