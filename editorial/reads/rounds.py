@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 
 from articles.models import Article
 from editorial.models import Event, EventKind
@@ -16,6 +16,8 @@ class Suggestion:
     profile: ReviewerProfile
     specialty_match: bool
     load: int
+    #: The member's earlier declaration of competing interests on this article: (round, text).
+    declared: tuple[int, str] | None = None
 
     @property
     def at_capacity(self) -> bool:
@@ -25,10 +27,15 @@ class Suggestion:
 def suggest_reviewers(article: Article) -> list[Suggestion]:
     """Active board members who may review this round: specialty match first, then the least busy.
 
-    Leaves out the author, anyone who declared competing interests on this article and anyone
-    already invited to this round. Two queries, whatever the size of the board.
+    Leaves out the author and anyone already invited to this round. A member who declared
+    competing interests on this article in an earlier round is listed last, with the
+    declaration (``Suggestion.declared``): the editor may invite them after confirming, with a
+    reason (``board.invitation_create``'s ``conflict_override``). Two queries, whatever the size
+    of the board.
     """
-    declared = Invitation.objects.filter(article=article, conflict=Conflict.DECLARED).values("reviewer_id")
+    declared = Invitation.objects.filter(
+        article=article, reviewer_id=OuterRef("user_id"), conflict=Conflict.DECLARED
+    ).order_by("review_round", "pk")
     in_round = Invitation.objects.filter(
         article=article, review_round=article.review_round, status__in=OPEN_OR_DONE
     ).values("reviewer_id")
@@ -38,11 +45,12 @@ def suggest_reviewers(article: Article) -> list[Suggestion]:
     profiles = (
         ReviewerProfile.objects.filter(is_active=True, user__is_active=True, user__groups__name=Role.BOARD)
         .exclude(user_id=article.author_id)
-        .exclude(user_id__in=declared)
         .exclude(user_id__in=in_round)
         .select_related("user")
         .prefetch_related("specialties")
         .annotate(
+            declared_round=Subquery(declared.values("review_round")[:1]),
+            declared_text=Subquery(declared.values("conflict_description")[:1]),
             match=Exists(matches),
             load=Count(
                 "user__review_invitations",
@@ -50,9 +58,17 @@ def suggest_reviewers(article: Article) -> list[Suggestion]:
                 distinct=True,
             ),
         )
-        .order_by("-match", "load", "printed_name")
+        .order_by(F("declared_round").asc(nulls_first=True), "-match", "load", "printed_name")
     )
-    return [Suggestion(profile=p, specialty_match=p.match, load=p.load) for p in profiles]
+    return [
+        Suggestion(
+            profile=p,
+            specialty_match=p.match,
+            load=p.load,
+            declared=(p.declared_round, p.declared_text) if p.declared_round is not None else None,
+        )
+        for p in profiles
+    ]
 
 
 def round_invitations(article: Article, review_round: int | None = None) -> list[Invitation]:

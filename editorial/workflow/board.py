@@ -16,7 +16,7 @@ from editorial.workflow import invitations as invitation_rows
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.contract import boundary
 from editorial.workflow.events import record_event
-from editorial.workflow.exceptions import Ineligible, ReasonRequired, StaleArticle, WrongState
+from editorial.workflow.exceptions import Ineligible, NotOnTheBoard, ReasonRequired, StaleArticle, WrongState
 from editorial.workflow.permissions import Role
 from editorial.workflow.system import system_user
 from reviewers.models import (
@@ -39,9 +39,18 @@ User = get_user_model()
 
 @boundary
 def invitation_create(
-    *, article: Article, actor, reviewers, respond_by=None, due_at=None, reason: str = ""
+    *, article: Article, actor, reviewers, respond_by=None, due_at=None, reason: str = "", conflict_override: str = ""
 ) -> list[Invitation]:
-    """Invite board members to the article's current round (editors, not on their own article)."""
+    """Invite board members to the article's current round (editors, not on their own article).
+
+    ``respond_by`` and ``due_at`` are aware datetimes (a date picked in a form is the end of that
+    day in the board's time zone: ``invitations.end_of_day``); defaults from the settings. A
+    member who declared competing interests on this article in an earlier round is refused
+    (``Ineligible``, naming the declaration) unless ``conflict_override`` gives the editor's
+    reason to invite them anyway: it is recorded in each invitation's history and the event.
+    Raises ``Ineligible`` (400), ``WrongState`` (409), ``NotPermitted`` (403).
+    """
+    conflict_override = (conflict_override or "").strip()
     reviewers = list(reviewers)
     if not reviewers:
         raise Ineligible("Choose at least one board member to invite.")
@@ -59,9 +68,20 @@ def invitation_create(
                 f"The article is {current.get_status_display().lower()}: reviewers can be invited only "
                 "while it is submitted or under review."
             )
-        refusals = ineligibility(current, reviewers)
+        refusals, conflicted = ineligibility(current, reviewers)
+        if conflicted and not conflict_override:
+            refusals += [
+                f"{name} declared competing interests on this article (round {round_}: “{text}”): "
+                "confirm and give your reason to invite them anyway."
+                for name, round_, text in conflicted
+            ]
         if refusals:
-            raise Ineligible(" ".join(refusals))
+            left = any("not an active member" in refusal for refusal in refusals)
+            raise (NotOnTheBoard if left else Ineligible)(" ".join(refusals))
+        history_reason = reason.strip() or f"Invited to review round {current.review_round}"
+        if conflicted:
+            names = ", ".join(name for name, _, _ in conflicted)
+            history_reason += f" (invited despite declared competing interests of {names}: {conflict_override})"
         return invitation_rows.create_invitations(
             article=current,
             reviewers=reviewers,
@@ -69,13 +89,18 @@ def invitation_create(
             actor=actor,
             respond_by=respond_by,
             due_at=due_at,
-            reason=reason.strip() or f"Invited to review round {current.review_round}",
+            reason=history_reason,
             note=reason.strip(),
         )
 
 
-def ineligibility(article: Article, reviewers) -> list[str]:
-    """Why each of ``reviewers`` cannot be invited to the article's current round (3 queries)."""
+def ineligibility(article: Article, reviewers) -> tuple[list[str], list[tuple[str, int, str]]]:
+    """Why each of ``reviewers`` cannot be invited to the article's current round (3 queries).
+
+    Returns the refusals (author, not a member, already invited), and apart from them the
+    members who declared competing interests on this article before, as (name, round, the
+    declaration): the editor may invite those after confirming, with a reason.
+    """
     ids = [reviewer.pk for reviewer in reviewers]
     members = set(
         User.objects.filter(
@@ -90,12 +115,15 @@ def ineligibility(article: Article, reviewers) -> list[str]:
             article=article, review_round=article.review_round, reviewer_id__in=ids, status__in=OPEN_OR_DONE
         ).values_list("reviewer_id", flat=True)
     )
-    conflicted = set(
-        Invitation.objects.filter(article=article, reviewer_id__in=ids, conflict=Conflict.DECLARED).values_list(
-            "reviewer_id", flat=True
+    conflicted = {
+        reviewer_id: (round_, text)
+        for reviewer_id, round_, text in Invitation.objects.filter(
+            article=article, reviewer_id__in=ids, conflict=Conflict.DECLARED
         )
-    )
-    refusals = []
+        .order_by("review_round", "pk")
+        .values_list("reviewer_id", "review_round", "conflict_description")
+    }
+    refusals, declared = [], []
     for reviewer in reviewers:
         name = reviewer.get_full_name() or reviewer.get_username()
         if reviewer.pk == article.author_id:
@@ -105,8 +133,8 @@ def ineligibility(article: Article, reviewers) -> list[str]:
         elif reviewer.pk in taken:
             refusals.append(f"{name} is already invited to this round.")
         elif reviewer.pk in conflicted:
-            refusals.append(f"{name} declared competing interests on this article.")
-    return refusals
+            declared.append((name, *conflicted[reviewer.pk]))
+    return refusals, declared
 
 
 def _lock_invitation(invitation: Invitation) -> Invitation:

@@ -244,6 +244,7 @@ RULES: dict[str, Callable[[str, object], None]] = {
     "deleted": rows(Reference, limit=content.MAX_REFERENCES),
     "name": text(40),
     "reason": text(content.REASON_LIMIT),
+    "conflict_override": text(300),
     "override_reason": text(content.REASON_LIMIT),
     "description": text(content.REASON_LIMIT),
     "conflict": text(20),

@@ -136,3 +136,10 @@ class Ineligible(EditorialError):
 
     http_status = 400
     code = "ineligible"
+
+
+class NotOnTheBoard(Ineligible):
+    """A person chosen is not (or no longer) an active member of the board: nothing was sent."""
+
+    http_status = 409
+    code = "not_on_the_board"

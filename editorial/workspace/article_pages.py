@@ -226,11 +226,15 @@ class ArticlePagesMixin:
                     respond_by=parse_moment(request.POST.get("respond_by", ""), name="respond by"),
                     due_at=parse_moment(request.POST.get("due_at", ""), name="review due"),
                     reason=request.POST.get("reason", ""),
+                    conflict_override=request.POST.get("conflict_override", "")
+                    if request.POST.get("confirm_conflicts") == "yes"
+                    else "",
                 )
             except (EditorialError, parsing.BadParameter) as error:
                 context.update(
                     error=error.message,
                     chosen=set(chosen),
+                    conflict_override=request.POST.get("conflict_override", ""),
                     respond_by=request.POST.get("respond_by", ""),
                     due_at=request.POST.get("due_at", ""),
                 )
@@ -240,6 +244,7 @@ class ArticlePagesMixin:
                 messages.success(request, f"Invited {names}. Each is told by e-mail.")
                 return HttpResponseRedirect(change_url)
         context["suggestions"] = rounds.suggest_reviewers(article) if status != 403 else []
+        context["any_declared"] = any(s.declared for s in context["suggestions"])
         return TemplateResponse(request, "editorial/admin/invite.html", context, status=status)
 
     # --- History: read it, never write it ---------------------------------------------------

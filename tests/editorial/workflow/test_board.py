@@ -129,8 +129,9 @@ def test_invitations_refuse_the_author_non_members_and_duplicates(submitted, edi
         (other_author, "not an active member"),
         (inactive, "not an active member"),
     ]:
-        with pytest.raises(Ineligible, match=message):
+        with pytest.raises(Ineligible, match=message) as refused:
             board.invitation_create(article=submitted, actor=editor, reviewers=[person])
+        assert refused.value.http_status == (409 if "member" in message else 400)  # no longer on the board: 409
     board.invitation_create(article=submitted, actor=editor, reviewers=reviewers[:1])
     with pytest.raises(Ineligible, match="already invited"):
         board.invitation_create(article=submitted, actor=editor, reviewers=reviewers)
@@ -147,7 +148,8 @@ def test_invitations_only_while_submitted_or_under_review(in_state, editor, revi
 
 
 @pytest.mark.django_db
-def test_suggestions_rank_by_specialty_then_load_and_leave_out_conflicts(author, editor):
+def test_suggestions_rank_by_specialty_then_load_and_mark_conflicts_last(author, editor):
+    """Issue 12: a member who declared competing interests vanished from the list without a word."""
     hips = make_specialty("Hips", "hips")
     article = services.article_submit(article=make_article(author, specialty=hips), actor=author)
     busy_match = make_board_member("busy", "Busy Match", "MD", specialties=[hips])
@@ -160,12 +162,19 @@ def test_suggestions_rank_by_specialty_then_load_and_leave_out_conflicts(author,
     board.invitation_accept(invitation=invitation, actor=conflicted, conflict="declared", description="Shares")
     board.invitation_cancel(invitation=fresh(invitation), actor=editor, reason="Conflict")
     with CaptureQueriesContext(connection) as queries:
-        names = [s.profile.printed_name for s in suggest_reviewers(fresh(article))]
-    assert names == ["Free Match", "Busy Match", "No Match"]
+        suggestions = suggest_reviewers(fresh(article))
+        names = [s.profile.printed_name for s in suggestions]
+    assert names == ["Free Match", "Busy Match", "No Match", "Conflicted"]
+    assert [s.declared for s in suggestions] == [None, None, None, (1, "Shares")]
     assert len(queries) <= 3
-    with pytest.raises(Ineligible, match="declared competing interests"):
+    with pytest.raises(Ineligible, match="declared competing interests on this article \\(round 1: “Shares”\\)"):
         board.invitation_create(article=fresh(article), actor=editor, reviewers=[conflicted])
-    assert other  # ranked last: no specialty match
+    again = board.invitation_create(
+        article=fresh(article), actor=editor, reviewers=[conflicted], conflict_override="Only one in the field."
+    )[0]
+    assert "invited despite declared competing interests of" in again.history.latest().history_change_reason
+    assert "Only one in the field." in again.history.latest().history_change_reason
+    assert other  # ranked after the matches: no specialty match
 
 
 # --- Reviews and signatures ---------------------------------------------------------------------

@@ -267,6 +267,7 @@ def strategies(cast) -> dict:
         "name": raw(st.one_of(st.sampled_from(sorted(services.TRANSITION_SERVICES)), TEXT)),
         "reason": raw(TEXT),
         "override_reason": raw(TEXT),
+        "conflict_override": raw(TEXT),
         "description": raw(TEXT),
         "conflict": raw(st.one_of(st.sampled_from(["none", "declared"]), TEXT)),
         "recommendation": raw(st.one_of(st.sampled_from(["approve", "reject", "minor_revisions"]), TEXT)),

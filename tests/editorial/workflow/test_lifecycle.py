@@ -167,3 +167,32 @@ def test_only_retract_takes_approved_content_off(in_state, editor):
     services.article_retract(article=article, actor=editor, reason="Guidance changed.")
     page = public.public_page(article.slug)
     assert page is not None and page.status == public.ReaderStatus.RETRACTED
+
+
+# --- Competing interests in later rounds ----------------------------------------------------
+
+
+def test_invite_page_shows_a_declared_member_and_the_editor_may_invite_after_confirming(
+    in_state, author, editor, reviewers, client
+):
+    """Issue 12: a member who declared a minor competing interest in round 1 vanished from later rounds."""
+    article = in_state("submitted")
+    invitation = board.invitation_create(article=article, actor=editor, reviewers=reviewers[:1])[0]
+    board.invitation_accept(invitation=invitation, actor=reviewers[0], conflict="declared", description="Gave a talk")
+    article = services.article_request_changes(article=fresh(article), actor=editor, reason="Doses.")
+    article = services.article_resubmit(article=article, actor=author)  # round 2: not reinvited (no review)
+    url = reverse("admin:articles_article_invite", args=[article.pk])
+    client.force_login(editor)
+    page = client.get(url).content.decode()
+    assert "declared competing interests (round 1): “Gave a talk”" in page
+    refused = client.post(url, {"reviewer": [reviewers[0].pk], "respond_by": "", "due_at": ""})
+    assert refused.status_code == 400
+    assert "confirm and give your reason" in refused.content.decode()
+    assert not Invitation.objects.filter(article=article, review_round=2).exists()
+    done = client.post(
+        url,
+        {"reviewer": [reviewers[0].pk], "confirm_conflicts": "yes", "conflict_override": "A minor interest."},
+    )
+    assert done.status_code == 302
+    again = Invitation.objects.get(article=article, review_round=2)
+    assert "A minor interest." in again.history.latest().history_change_reason
