@@ -38,6 +38,15 @@ class VerifiedClient(Client):
         verify_session(self, user)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--deep",
+        action="store_true",
+        default=False,
+        help="Run the model-based lifecycle test with many more, longer sequences (make test-deep).",
+    )
+
+
 @pytest.fixture
 def client():
     """The test client, signed in with the second factor shown (``VerifiedClient``)."""

@@ -7,6 +7,7 @@ round in progress closes (its invitations end), and the public page never change
 """
 
 from articles.models import Article, Specialty
+from editorial.workflow.approval import recount_signatures
 from editorial.workflow.references import write_references
 
 
@@ -32,7 +33,8 @@ def restore_published(article: Article, actor) -> None:
     Title, summary, both texts and the specialty (by the name the version recorded; left as it
     is if no specialty has that name any more) are set on ``article`` for the caller to save
     with the transition; the reference list is rewritten at once, with history, by ``actor``.
-    ``article.published_version`` must exist (the transition's condition).
+    ``article.published_version`` must exist (the transition's condition). The count of valid
+    signatures is that of the published version again (it is the current version once more).
     """
     data = article.published_version.content
     for field in ("title", "summary", "body", "patient_body"):
@@ -49,3 +51,4 @@ def restore_published(article: Article, actor) -> None:
         existing=list(article.references.all()),
         reason="Revision discarded: references of the approved version restored",
     )
+    recount_signatures(article)
