@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from articles.models import Article, ArticleStatus
 from editorial.models import Event, EventKind, TransitionRecord
@@ -68,12 +68,15 @@ TRANSITIONS = [
     "revise",
     "discard_revision",
 ]
+AUTHOR_TRANSITIONS = {"submit", "resubmit", "withdraw", "revise", "discard_revision"}
 EDITOR_DECISIONS = {"start_review", "approve", "request_changes", "reject", "retract"}
 REMINDER_KINDS = {EventKind.REVIEW_DUE_SOON, EventKind.REVIEW_OVERDUE, EventKind.REVIEW_ESCALATED}
 IN_REVIEW = (S.SUBMITTED, S.UNDER_REVIEW)
 RECOMMENDATIONS = ["approve", "approve", "minor_revisions", "reject"]
 
 index = st.integers(min_value=0, max_value=99)
+#: Who acts: mostly someone whose role fits, sometimes anyone (the policy must refuse them).
+role = st.sampled_from(["author", "editor", "editor", "writing_editor", "anyone"])
 
 
 def pick(items, i):
@@ -106,7 +109,13 @@ class Lifecycle(RuleBasedStateMachine):
 
     # --- People and things -------------------------------------------------------------------
 
-    def person(self, i):
+    def person(self, i, as_=None, article=None):
+        if as_ == "author" and article is not None:
+            return article.author
+        if as_ == "editor":
+            return self.cast["editors"][0]
+        if as_ == "writing_editor":
+            return self.cast["editors"][1]
         return pick(self.cast["people"], i)
 
     def article(self, i):
@@ -137,16 +146,24 @@ class Lifecycle(RuleBasedStateMachine):
 
     # --- Rules: what people do --------------------------------------------------------------
 
+    @initialize(who=index, members=st.sets(st.integers(0, 4), min_size=1, max_size=4))
+    def an_article_is_submitted_and_reviewers_invited(self, who, members):
+        """Start where the board's work starts (the rules then take it anywhere)."""
+        self.write_an_article(who)
+        article = services.article_submit(article=self.article(0), actor=self.article(0).author)
+        people = [self.cast["members"][m] for m in sorted(members)]
+        self.attempt(lambda: board.invitation_create(article=article, actor=self.cast["editors"][0], reviewers=people))
+
     @rule(who=index)
     def write_an_article(self, who):
-        if len(self.articles) >= 3:
+        if len(self.articles) >= 2:
             return
         author = pick(self.cast["writers"], who)
         article = make_article(author, title=f"Question {len(self.articles) + 1}?")
         self.articles.append(article.pk)
 
-    @rule(a=index, who=index)
-    def edit_the_working_text(self, a, who):
+    @rule(a=index, as_=role, who=index)
+    def edit_the_working_text(self, a, as_, who):
         article = self.article(a)
         if article is None:
             return
@@ -155,21 +172,26 @@ class Lifecycle(RuleBasedStateMachine):
         self.attempt(
             lambda: services.article_update(
                 article=article,
-                actor=self.person(who),
+                actor=self.person(who, as_, article),
                 fields={"summary": summary},
                 expected_row_version=article.row_version,
             )
         )
 
-    @rule(a=index, name=st.sampled_from(TRANSITIONS), who=index)
-    def fire(self, a, name, who):
+    @rule(a=index, n=index, any_name=st.booleans(), as_=role, who=index)
+    def fire(self, a, n, any_name, as_, who):
+        """A transition the machine allows now (half the time), by someone whose role fits (mostly)."""
         article = self.article(a)
         if article is None:
             return
+        allowed = [t.name for t in article.get_available_status_transitions()]
+        name = pick(TRANSITIONS if any_name or not allowed else allowed, n)
+        if as_ in ("author", "editor"):  # the role that fits this transition
+            as_ = "author" if name in AUTHOR_TRANSITIONS else "editor"
         self.attempt(
             lambda: services.article_transition(
                 article=article,
-                actor=self.person(who),
+                actor=self.person(who, as_, article),
                 name=name,
                 reason="Because.",
                 password="pw",
@@ -178,8 +200,10 @@ class Lifecycle(RuleBasedStateMachine):
             )
         )
 
-    @rule(a=index, who=index, members=st.sets(st.integers(0, 4), min_size=1, max_size=3), confirm=st.booleans())
-    def invite(self, a, who, members, confirm):
+    @rule(
+        a=index, as_=role, who=index, members=st.sets(st.integers(0, 4), min_size=1, max_size=3), confirm=st.booleans()
+    )
+    def invite(self, a, as_, who, members, confirm):
         article = self.article(a)
         if article is None:
             return
@@ -187,7 +211,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.attempt(
             lambda: board.invitation_create(
                 article=article,
-                actor=self.person(who),
+                actor=self.person(who, as_, article),
                 reviewers=people,
                 conflict_override="Minor interest." if confirm else "",
             )
@@ -230,11 +254,12 @@ class Lifecycle(RuleBasedStateMachine):
             )
         )
 
-    @rule(i=index, who=index)
-    def cancel(self, i, who):
+    @rule(i=index, as_=role, who=index)
+    def cancel(self, i, as_, who):
         invitation = self.invitation(i)
         if invitation is not None:
-            self.attempt(lambda: board.invitation_cancel(invitation=invitation, actor=self.person(who), reason="No."))
+            actor = self.person(who, as_, invitation.article)
+            self.attempt(lambda: board.invitation_cancel(invitation=invitation, actor=actor, reason="No."))
 
     @rule(m=st.integers(0, 4), how=st.sampled_from(["leave", "rejoin", "deactivate", "reactivate"]))
     def membership(self, m, how):
