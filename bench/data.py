@@ -36,8 +36,10 @@ from articles.models import Article, ArticleVersion, ContentCheck, ContentFindin
 from editorial.models import Event, EventKind, Notification, TransitionRecord
 from editorial.workflow import chain_verify
 from editorial.workflow.permissions import Role
+from editorial.workflow.rounds import CAUSES as ROUND_CAUSES
+from editorial.workflow.rounds import ROUND_CLOSERS
 from editorial.workflow.system import SYSTEM_USERNAME
-from reviewers.models import FailedSignatureAttempt, Invitation, Review, ReviewerProfile, Signature
+from reviewers.models import ROUND_CLOSED, FailedSignatureAttempt, Invitation, Review, ReviewerProfile, Signature
 
 User = get_user_model()
 
@@ -413,6 +415,32 @@ class Life:
                 **extra,
             }
             self.event(event, actor=actor, payload=payload, recipients=self.recipients(event, actor, from_status))
+        if name in ROUND_CLOSERS:
+            self.close_round(name, actor=actor)
+
+    def close_round(self, name: str, *, actor: int) -> None:
+        """The app's rule (editorial.workflow.rounds): a closing round ends its open invitations.
+
+        Invited -> cancelled, accepted without a review -> closed, both "round closed"; one
+        event tells their reviewers.
+        """
+        ended = [i for i in self.invitations.values() if i["status"] in ("invited", "accepted")]
+        for invitation in sorted(ended, key=lambda i: i["id"]):
+            invitation.update(status="cancelled" if invitation["status"] == "invited" else "closed")
+            invitation["end_reason"] = ROUND_CLOSED
+            self._save_invitation(invitation, user=actor, reason=f"Round closed: {ROUND_CAUSES[name]}")
+        if ended:
+            self.event(
+                EventKind.ROUND_CLOSED,
+                actor=actor,
+                payload={
+                    "invitations": sorted(i["id"] for i in ended),
+                    "round": max(i["review_round"] for i in ended),
+                    "cause": ROUND_CAUSES[name],
+                    "reason": ROUND_CLOSED,
+                },
+                recipients=sorted({i["reviewer_id"] for i in ended}),
+            )
 
     def recipients(self, kind: str, actor: int, from_status: str = "") -> list:
         people = self.people
@@ -590,6 +618,7 @@ class Life:
                 "conflict_description": "",
                 "conflict_disqualifying": False,
                 "completed_at": None,
+                "end_reason": "",
             }
             self.invitations[values["id"]] = values
             self._history(Invitation, values, user=by, reason=reason, kind="+")
