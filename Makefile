@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed lint clean
+.PHONY: run test test-deep install migrate seed lint clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: install
 	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
 	  echo "== Chromium could not be installed: the browser tests will be skipped"; }
 	$(AS_OWNER) $(BIN)/pytest
+
+## The model-based lifecycle test at length (1,000 random sequences of 60 steps; see README.md).
+test-deep: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/editorial/workflow/test_lifecycle_machine.py --deep
 
 lint: install
 	$(BIN)/ruff check .
