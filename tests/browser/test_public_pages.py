@@ -151,6 +151,8 @@ def test_every_state_reads_well_at_desktop_and_phone_widths(page, live_server, i
     article = in_state("approved" if state == "revised" else state)
     if state == "revised":
         article = services.article_revise(article=article, actor=author, reason="Update")
+        # The update note shows only once the revision is submitted (a draft is nobody's business).
+        article = services.article_submit(article=article, actor=author)
     expected = {
         "submitted": "Submitted (current step)",
         "under_review": "Under Review (current step)",
