@@ -146,13 +146,33 @@ class Lifecycle(RuleBasedStateMachine):
 
     # --- Rules: what people do --------------------------------------------------------------
 
-    @initialize(who=index, members=st.sets(st.integers(0, 4), min_size=1, max_size=4))
-    def an_article_is_submitted_and_reviewers_invited(self, who, members):
-        """Start where the board's work starts (the rules then take it anywhere)."""
+    @initialize(who=index, members=st.sets(st.integers(0, 4), min_size=1, max_size=4), approved=st.booleans())
+    def an_article_is_submitted_and_reviewers_invited(self, who, members, approved):
+        """Start where the board's work starts: a submitted article with reviewers invited, or
+        (half the time) an approved one, so that revisions, discards and retractions are near."""
         self.write_an_article(who)
         article = services.article_submit(article=self.article(0), actor=self.article(0).author)
-        people = [self.cast["members"][m] for m in sorted(members)]
-        self.attempt(lambda: board.invitation_create(article=article, actor=self.cast["editors"][0], reviewers=people))
+        editor = self.cast["editors"][0] if article.author_id != self.cast["editors"][0].pk else self.cast["editors"][1]
+        people = [self.cast["members"][m] for m in sorted(members) if self.cast["members"][m].pk != article.author_id]
+        if approved:
+            people = [m for m in self.cast["members"] if m.pk != article.author_id][:2]
+        if not people:
+            return
+        invitations = board.invitation_create(article=article, actor=editor, reviewers=people)
+        if approved:
+            for invitation in invitations:
+                board.invitation_accept(invitation=invitation, actor=invitation.reviewer, conflict="none")
+                board.review_submit(
+                    invitation=Invitation.objects.get(pk=invitation.pk),
+                    actor=invitation.reviewer,
+                    recommendation="approve",
+                    checklist=ALL_TICKED,
+                    password="pw",
+                    request=signing_request(),
+                )
+            services.article_approve(
+                article=Article.objects.get(pk=article.pk), actor=editor, password="pw", request=signing_request()
+            )
 
     @rule(who=index)
     def write_an_article(self, who):
