@@ -74,13 +74,8 @@ EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 
 
 def never_approved(article: "Article") -> bool:
-    """No version of the article was ever approved (withdraw's condition: approved content stays)."""
+    """No version was ever approved: withdraw's condition (approved content leaves only by retract)."""
     return article.published_version_id is None
-
-
-def has_published_version(article: "Article") -> bool:
-    """An approved version exists to return to (discard_revision's condition)."""
-    return article.published_version_id is not None
 
 
 def has_content_for_review(article: "Article") -> bool:
@@ -303,22 +298,17 @@ class Article(ConcurrentTransitionMixin, models.Model):
         conditions=[never_approved],
         custom={"label": "Withdraw", "reason": "required"},
     )
-    def withdraw(self) -> None:
-        """Only an article never approved: approved content leaves the site only by ``retract``."""
+    def withdraw(self) -> None: ...
 
     @transition(
         field=status,
         source=[S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED],
         target=S.APPROVED,
-        conditions=[has_published_version],
+        conditions=[lambda article: not never_approved(article)],
         custom={"label": "Discard the revision", "reason": "optional"},
     )
     def discard_revision(self) -> None:
-        """Abandon a revision of an approved article: back to the approved version, as readers see it.
-
-        The working text is restored from the published version by the service, and the round
-        in progress closes (editorial.workflow.rounds).
-        """
+        """Back to the approved version (the service restores its text and closes the round)."""
         self.current_version_id = self.published_version_id
 
     @transition(

@@ -19,7 +19,7 @@ from accounts import identity
 from articles import content
 from articles.models import Article, ArticleVersion
 from editorial.models import EventKind, TransitionRecord
-from editorial.workflow import chain, checks, invitations, permissions, revisions, rounds, signing, writes
+from editorial.workflow import chain, checks, invitations, permissions, refusals, revisions, rounds, signing, writes
 from editorial.workflow import provenance as _provenance
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
@@ -107,7 +107,7 @@ def check_transition(*, article: Article, actor, name: str) -> None:
     permissions.require_transition(actor, article, name)
     method = getattr(article, name)
     if not can_proceed(method, check_conditions=False):
-        raise WrongState(_wrong_state_message(article, name))
+        raise WrongState(refusals.wrong_state_message(article, name))
     if revisions.refusal(article, name):
         raise WrongState(revisions.refusal(article, name))
     if name == "approve" or (name in ("submit", "resubmit") and not article.missing_for_review()):
@@ -219,30 +219,6 @@ def _transition_arguments(name: str) -> dict:
     return {}
 
 
-def _wrong_state_message(article: Article, name: str) -> str:
-    labels = dict(Article._meta.get_field("status").choices)
-    sources = [labels[source].lower() for source in getattr(Article, name)._django_fsm.transitions]
-    return (
-        f"The article is {article.get_status_display().lower()}: "
-        f"it can be {_past(name)} only when it is {' or '.join(sources)}."
-    )
-
-
-def _past(name: str) -> str:
-    return {
-        "submit": "submitted",
-        "resubmit": "resubmitted",
-        "start_review": "taken into review",
-        "approve": "approved",
-        "request_changes": "returned for changes",
-        "reject": "rejected",
-        "withdraw": "withdrawn",
-        "retract": "retracted",
-        "revise": "revised",
-        "discard_revision": "discarded (its revision)",
-    }[name]
-
-
 def _snapshot_version(article: Article, actor) -> ArticleVersion:
     data = content.snapshot(article, article.references.all())
     version = ArticleVersion.objects.create(
@@ -289,7 +265,7 @@ def article_approve(
     # checked under the lock, with everything else.)
     permissions.require_transition(actor, article, "approve")
     if not can_proceed(article.approve, check_conditions=False):
-        raise WrongState(_wrong_state_message(article, "approve"))
+        raise WrongState(refusals.wrong_state_message(article, "approve"))
     signing.verify_signer(actor=actor, password=password, article=article, request=request, editor=True)
 
     def refuse_open_rejects(current: Article) -> None:
