@@ -7,6 +7,8 @@ both with the reason "round closed"; their reviewers are told once, by one event
 a closed round can be accepted, reviewed or reminded again (the product's rule "Reviews").
 """
 
+from django.db.models import Exists, OuterRef
+
 from articles.models import Article
 from editorial.models import EventKind
 from editorial.workflow.audit import set_audit_context
@@ -27,6 +29,11 @@ CAUSES = {
 }
 
 
+#: Whether an article has an open invitation: the transition's lock asks it in the same query
+#: (``services._lock(..., with_open_invitations=True)``), so a round with none costs nothing.
+HAS_OPEN_INVITATIONS = Exists(Invitation.objects.filter(article=OuterRef("pk"), status__in=OPEN))
+
+
 def close_round(article: Article, *, actor, transition: str) -> list[int]:
     """End every open invitation of the (locked) ``article``: invited -> cancelled, accepted -> closed.
 
@@ -37,6 +44,8 @@ def close_round(article: Article, *, actor, transition: str) -> list[int]:
     event, when none was open). Invitations of earlier rounds still open (data from before
     this rule) are ended too.
     """
+    if getattr(article, "open_invitations", None) is False:  # the lock looked: none open
+        return []
     cause = CAUSES.get(transition, transition.replace("_", " "))
     ended = []
     rounds = set()

@@ -70,18 +70,20 @@ def reason_is_required(name: str) -> bool:
     return any(t.custom.get("reason") == "required" for t in method._django_fsm.transitions.values())
 
 
-def _lock(article: Article, *, with_version: bool = False, with_declaration: bool = False) -> Article:
-    """The article as it is now in the database, locked until the transaction ends.
-
-    ``with_version``: its current version too (its content, a JSON document of the whole
-    text): only a transition that signs the version needs it. ``with_declaration``: whether AI
-    provenance is declared for its draft (``ai_declared``), in the same query: a submission
-    keeps a copy with the version, and asks for the declaration only when there is one.
+def _lock(
+    article: Article, *, with_version: bool = False, with_declaration: bool = False, with_open_invitations: bool = False
+) -> Article:
+    """The article as it is now in the database, locked until the transaction ends; in the same
+    query, what the transition needs: its current version (``with_version``, the whole text as
+    JSON: to sign it), whether AI provenance is declared (``ai_declared``: a submission copies
+    it) and whether an invitation is open (``open_invitations``: a round closes).
     """
     related = ("specialty", "current_version") if with_version else ("specialty",)
     locked = Article.objects.select_for_update(of=("self",)).select_related(*related)
     if with_declaration:
         locked = locked.annotate(ai_declared=_provenance.DECLARED)
+    if with_open_invitations:
+        locked = locked.annotate(open_invitations=rounds.HAS_OPEN_INVITATIONS)
     return locked.get(pk=article.pk)
 
 
@@ -142,7 +144,12 @@ def _fire(
     outcome = OUTCOMES[name]
     reason = (reason or "").strip()
     with transaction.atomic(), chain.together():  # the records' links: one statement at the end
-        current = _lock(article, with_version=name == "approve", with_declaration=name in ("submit", "resubmit"))
+        current = _lock(
+            article,
+            with_version=name == "approve",
+            with_declaration=name in ("submit", "resubmit"),
+            with_open_invitations=name in rounds.ROUND_CLOSERS,
+        )
         permissions.require_transition(actor, current, name)
         _refuse_stale(article, current)
         if name in ("submit", "resubmit"):
