@@ -24,6 +24,7 @@ AS_OWNER := $(if $(OWNER_URL),DATABASE_URL="$(OWNER_URL)")
 APP_ROLE = $(shell $(PYTHON) -c 'import sys, urllib.parse as u; print(u.urlsplit(sys.argv[1]).username or "")' "$(DATABASE_URL)")
 
 migrate: install
+	$(AS_OWNER) $(BIN)/python manage.py create_database
 	$(AS_OWNER) $(BIN)/python manage.py migrate --noinput
 	@if [ -n "$(DATABASE_OWNER_URL)" ] && [ "$(DATABASE_OWNER_URL)" != "$(DATABASE_URL)" ]; then \
 	  $(AS_OWNER) $(BIN)/python manage.py create_app_role "$(APP_ROLE)"; fi
