@@ -38,3 +38,6 @@ class StockArticleAdmin(admin.ModelAdmin):
     search_fields = ("title",)
     ordering = ("-updated_at", "-id")
     list_per_page = 50
+    # The same option as the workspace's list (editorial/workspace/articles.py): one COUNT on a
+    # filtered or searched page, not two, so the baseline does no work ours skips.
+    show_full_result_count = False

@@ -11,7 +11,7 @@ from django_fsm import can_proceed
 
 from articles.models import Article, ArticleStatus
 from editorial.models import EventKind
-from editorial.workflow import approval, checks, permissions, provenance, services, signing
+from editorial.workflow import approval, chain, checks, permissions, provenance, services, signing
 from editorial.workflow import invitations as invitation_rows
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.contract import boundary
@@ -60,7 +60,7 @@ def invitation_create(
         raise Ineligible("The respond-by date must be in the future.")
     if due_at <= respond_by:
         raise Ineligible("The review due date must come after the respond-by date.")
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         current = services._lock(article)
         permissions.require_invite(actor, current)
         if current.status not in (ArticleStatus.SUBMITTED, ArticleStatus.UNDER_REVIEW):
@@ -200,7 +200,7 @@ def invitation_accept(*, invitation: Invitation, actor, conflict: str, descripti
         raise ReasonRequired("Declare your competing interests: none, or declared with a description.")
     if conflict == Conflict.DECLARED and not description:
         raise ReasonRequired("Describe the competing interests you declare.")
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
         permissions.require_reviewer(actor, current)
         _require_state(current, "accept", "accept")
@@ -228,7 +228,7 @@ def invitation_decline(*, invitation: Invitation, actor, reason: str) -> Invitat
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired("Say why you decline, so the editor can find someone else.")
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
         permissions.require_reviewer(actor, current)
         _require_state(current, "decline", "decline")
@@ -248,7 +248,7 @@ def invitation_cancel(*, invitation: Invitation, actor, reason: str) -> Invitati
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired("Say why you cancel this invitation.")
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
         permissions.require_invite(actor, current.article)
         _require_state(current, "cancel", "cancel")
@@ -267,7 +267,7 @@ def invitation_cancel(*, invitation: Invitation, actor, reason: str) -> Invitati
 def invitation_expire(*, invitation: Invitation) -> Invitation:
     """No answer by the respond-by date: the system expires it and tells the editors."""
     actor = system_user()
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
         _require_state(current, "expire", "expire")
         if timezone.now() <= current.respond_by:
@@ -289,7 +289,7 @@ def invitation_rule_conflict(*, invitation: Invitation, actor, disqualifying: bo
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired("Say why you rule on this competing interest.")
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
         permissions.require_invite(actor, current.article)
         if current.conflict != Conflict.DECLARED:
@@ -337,7 +337,7 @@ def review_submit(
     )
     if recommendation == Recommendation.APPROVE:
         signing.verify_signer(actor=actor, password=password, article=invitation.article, request=request)
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
         permissions.require_reviewer(actor, current)
         article = services._lock(current.article, with_version=recommendation == Recommendation.APPROVE)

@@ -234,7 +234,9 @@ def together(using: str = "default"):
     """Within the block, records inserted on ``using`` wait to be chained by ``flush`` (or at
     the block's end), so that a service's records cost one statement, not one each. A block
     inside another is the outer block's. Nothing is chained when the block raises (the
-    caller's transaction rolls back with it)."""
+    caller's transaction rolls back with it). A record written in a savepoint that rolls back
+    while the block goes on would still be linked: no service catches an error inside its
+    transaction, and ``verify_audit`` would report such a link as a deleted record."""
     connection = connections[using]
     if connection.__dict__.get("_audit_pending") is not None:
         yield

@@ -404,7 +404,7 @@ def article_save(
             "made meanwhile would be silently overwritten.",
             fields={"expected_row_version": "required"},
         )
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         if creating:
             if not permissions.may_create_article(actor):
                 raise NotPermitted("Only authors and editors can create articles.")
@@ -453,7 +453,7 @@ def article_create(
     the text given now is kept as the machine draft of the declared sections.
     """
     article = Article(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         article_save(article=article, actor=actor, reason=reason)
         write_references(
             article=article, actor=actor, wanted=list(references or ()), existing=[], reason=reason or "Draft created"
@@ -480,7 +480,7 @@ def article_update(
     ``provenance``: UNCHANGED (default), None (no machine involved: withdraw the declaration) or a
     new declaration (``editorial.workflow.provenance``).
     """
-    with transaction.atomic():
+    with transaction.atomic(), chain.together():
         for name, value in fields.items():
             if name not in EDITABLE_FIELDS:
                 raise EditorialError(f"{name!r} cannot be edited.")
