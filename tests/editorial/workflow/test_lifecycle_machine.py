@@ -146,33 +146,42 @@ class Lifecycle(RuleBasedStateMachine):
 
     # --- Rules: what people do --------------------------------------------------------------
 
-    @initialize(who=index, members=st.sets(st.integers(0, 4), min_size=1, max_size=4), approved=st.booleans())
-    def an_article_is_submitted_and_reviewers_invited(self, who, members, approved):
+    @initialize(
+        who=index,
+        members=st.sets(st.integers(0, 4), min_size=1, max_size=4),
+        start=st.sampled_from(["submitted", "changes_requested", "approved"]),
+    )
+    def an_article_is_submitted_and_reviewers_invited(self, who, members, start):
         """Start where the board's work starts: a submitted article with reviewers invited, or
-        (half the time) an approved one, so that revisions, discards and retractions are near."""
+        one the board reviewed and the editor returned for changes (working text that no one
+        submitted is near), or an approved one (revisions, discards and retractions are near)."""
         self.write_an_article(who)
         article = services.article_submit(article=self.article(0), actor=self.article(0).author)
         editor = self.cast["editors"][0] if article.author_id != self.cast["editors"][0].pk else self.cast["editors"][1]
         people = [self.cast["members"][m] for m in sorted(members) if self.cast["members"][m].pk != article.author_id]
-        if approved:
+        reviewed = start != "submitted"
+        if reviewed:
             people = [m for m in self.cast["members"] if m.pk != article.author_id][:2]
         if not people:
             return
         invitations = board.invitation_create(article=article, actor=editor, reviewers=people)
-        if approved:
-            for invitation in invitations:
-                board.invitation_accept(invitation=invitation, actor=invitation.reviewer, conflict="none")
-                board.review_submit(
-                    invitation=Invitation.objects.get(pk=invitation.pk),
-                    actor=invitation.reviewer,
-                    recommendation="approve",
-                    checklist=ALL_TICKED,
-                    password="pw",
-                    request=signing_request(),
-                )
-            services.article_approve(
-                article=Article.objects.get(pk=article.pk), actor=editor, password="pw", request=signing_request()
+        if not reviewed:
+            return
+        for invitation in invitations:
+            board.invitation_accept(invitation=invitation, actor=invitation.reviewer, conflict="none")
+            board.review_submit(
+                invitation=Invitation.objects.get(pk=invitation.pk),
+                actor=invitation.reviewer,
+                recommendation="approve",
+                checklist=ALL_TICKED,
+                password="pw",
+                request=signing_request(),
             )
+        current = Article.objects.get(pk=article.pk)
+        if start == "approved":
+            services.article_approve(article=current, actor=editor, password="pw", request=signing_request())
+        else:
+            services.article_request_changes(article=current, actor=editor, reason="Add the doses.")
 
     @rule(who=index)
     def write_an_article(self, who):
