@@ -18,11 +18,12 @@ def _absent(request):
 
 class StockSite(admin.AdminSite):
     def get_urls(self):
-        # The project's admin/base_site.html links the workspace's inbox pages: the names must
+        # The project's admin/base_site.html links the workspace's inbox and account pages: the names must
         # resolve here too, though nothing on the stock site ever opens them.
         return [
             path("inbox/", _absent, name="inbox"),
             path("inbox/preferences/", _absent, name="notification_preferences"),
+            path("account/", _absent, name="account"),
             *super().get_urls(),
         ]
 
