@@ -69,8 +69,32 @@ class EventAdmin(ReadOnlyAdmin):
         return self.has_module_permission(request)
 
 
+class DeliveryLogAdmin(ReadOnlyAdmin):
+    """A log of deliveries (e-mails, webhooks): auditors and operators read it; operators retry
+    the dead ones (``retry_dead``: their ids -> the events handed over again)."""
+
+    retry_dead = None
+    what = "dead deliveries"
+
+    @admin.action(description="Retry the selected dead deliveries", permissions=["retry"])
+    def retry(self, request, queryset):
+        dead = queryset.filter(status=Notification.Status.DEAD)
+        count = dead.count()
+        events = self.retry_dead(dead.values_list("pk", flat=True))
+        messages.success(request, f"{count} {self.what} queued again ({len(events)} events).")
+
+    def has_retry_permission(self, request):
+        return permissions.may_operate_notifications(request.user)
+
+    def has_module_permission(self, request):
+        return permissions.may_export_audit(request.user) or request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(DeliveryLogAdmin):
     """The notification log: every delivery, its attempts and errors; dead letters can be retried."""
 
     list_display = (
@@ -99,25 +123,11 @@ class NotificationAdmin(ReadOnlyAdmin):
     def article(self, obj):
         return obj.event.article
 
-    @admin.action(description="Retry the selected dead deliveries", permissions=["retry"])
-    def retry(self, request, queryset):
-        dead = queryset.filter(status=Notification.Status.DEAD)
-        count = dead.count()
-        events = delivery.retry_dead(dead.values_list("pk", flat=True))
-        messages.success(request, f"{count} dead deliveries queued again ({len(events)} events).")
-
-    def has_retry_permission(self, request):
-        return permissions.may_operate_notifications(request.user)
-
-    def has_module_permission(self, request):
-        return permissions.may_export_audit(request.user) or request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
+    retry_dead = staticmethod(delivery.retry_dead)
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(DeliveryLogAdmin):
     """Each event posted to each webhook: attempts, the receiver's answer, errors; dead ones can be retried."""
 
     list_display = (
@@ -154,18 +164,5 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     def url(self, obj):
         return obj.webhook.url
 
-    @admin.action(description="Retry the selected dead deliveries", permissions=["retry"])
-    def retry(self, request, queryset):
-        dead = queryset.filter(status=Notification.Status.DEAD)
-        count = dead.count()
-        events = webhooks.retry_dead(dead.values_list("pk", flat=True))
-        messages.success(request, f"{count} dead webhook deliveries queued again ({len(events)} events).")
-
-    def has_retry_permission(self, request):
-        return permissions.may_operate_notifications(request.user)
-
-    def has_module_permission(self, request):
-        return permissions.may_export_audit(request.user) or request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
+    retry_dead = staticmethod(webhooks.retry_dead)
+    what = "dead webhook deliveries"
