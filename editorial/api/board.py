@@ -25,6 +25,19 @@ from reviewers.models import CHECKLIST, REVIEW_BOXES, Conflict, Invitation, Reco
 User = get_user_model()
 
 
+def signing_password(help_text: str) -> serializers.CharField:
+    """The password that signs (a review's approval, the editor's decision): never echoed back."""
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=1024,
+        write_only=True,
+        style={"input_type": "password"},
+        help_text=help_text,
+    )
+
+
 class ReviewSerializer(serializers.ModelSerializer):
     """A submitted review; ``confidential_comments`` only for editors, auditors and its writer."""
 
@@ -139,15 +152,7 @@ class ReviewRequestSerializer(serializers.Serializer):
     )
     comments_to_author = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     confidential_comments = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
-    password = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        max_length=1024,
-        write_only=True,
-        style={"input_type": "password"},
-        help_text="approve only: the reviewer's password, which signs the review.",
-    )
+    password = signing_password("approve only: the reviewer's password, which signs the review.")
 
     def validate_checklist(self, checklist: dict) -> dict:
         unknown = sorted(set(checklist) - set(REVIEW_BOXES))

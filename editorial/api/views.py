@@ -19,7 +19,7 @@ from articles import content
 from articles import provenance as provenance_rules
 from articles.models import Article, Reference, Specialty
 from editorial.api import idempotency
-from editorial.api.board import LetterSerializer
+from editorial.api.board import LetterSerializer, signing_password
 from editorial.api.errors import EditorialAPIError, PreconditionRequired, refusals
 from editorial.api.writing_aids import ChecksSerializer
 from editorial.models import TransitionRecord
@@ -232,15 +232,7 @@ class TransitionRequestSerializer(serializers.Serializer):
         max_value=2**31 - 1,
         help_text="The row_version of the copy you acted on; a stale copy is refused (409).",
     )
-    password = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        max_length=1024,
-        write_only=True,
-        style={"input_type": "password"},
-        help_text="approve only: the editor's password, which signs the decision.",
-    )
+    password = signing_password("approve only: the editor's password, which signs the decision.")
     override_reason = serializers.CharField(
         required=False,
         allow_blank=True,

@@ -75,6 +75,16 @@ class DeliveryLogAdmin(ReadOnlyAdmin):
 
     retry_dead = None
     what = "dead deliveries"
+    ordering = ("-created_at", "-id")
+    actions = ["retry"]
+
+    @admin.display(description="event", ordering="event__kind")
+    def event_kind(self, obj):
+        return obj.event.get_kind_display()
+
+    @admin.display(description="article")
+    def article(self, obj):
+        return obj.event.article
 
     @admin.action(description="Retry the selected dead deliveries", permissions=["retry"])
     def retry(self, request, queryset):
@@ -112,16 +122,6 @@ class NotificationAdmin(DeliveryLogAdmin):
     list_filter = ("status", "channel", "event__kind")
     list_select_related = ("event__article", "recipient")
     search_fields = ("recipient__username", "recipient__email", "event__article__title")
-    ordering = ("-created_at", "-id")
-    actions = ["retry"]
-
-    @admin.display(description="event", ordering="event__kind")
-    def event_kind(self, obj):
-        return obj.event.get_kind_display()
-
-    @admin.display(description="article")
-    def article(self, obj):
-        return obj.event.article
 
     retry_dead = staticmethod(delivery.retry_dead)
 
@@ -145,16 +145,6 @@ class WebhookDeliveryAdmin(DeliveryLogAdmin):
     list_filter = ("status", "event__kind")
     list_select_related = ("event__article", "webhook__owner")
     search_fields = ("webhook__url", "webhook__owner__username", "event__article__title")
-    ordering = ("-created_at", "-id")
-    actions = ["retry"]
-
-    @admin.display(description="event", ordering="event__kind")
-    def event_kind(self, obj):
-        return obj.event.get_kind_display()
-
-    @admin.display(description="article")
-    def article(self, obj):
-        return obj.event.article
 
     @admin.display(description="owner")
     def owner(self, obj):
