@@ -3,7 +3,7 @@
 Operators (superusers) create and deactivate accounts, assign roles and send password-reset
 links. They never set a password, never see or make another person's token, and never
 change the e-mail address of an account whose owner has set a password: a reset link is
-only as good as the address it goes to (PRODUCT.md "Who may do what"; OWASP ASVS 5.0 §6.4).
+only as good as the address it goes to (the README's demo board: who may do what; OWASP ASVS 5.0 §6.4).
 """
 
 from collections.abc import Iterable

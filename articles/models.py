@@ -231,7 +231,7 @@ class Article(ConcurrentTransitionMixin, models.Model):
             return bool(prefetched["references"])
         return self.references.exists()
 
-    # --- The state machine (see PRODUCT.md) ----------------------------------------------
+    # --- The state machine (README, "The review status") ----------------------------------------------
 
     @transition(
         field=status,

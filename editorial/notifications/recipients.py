@@ -1,6 +1,6 @@
 """Who hears about an event: the people it concerns, each with their e-mail choice.
 
-The rules follow PRODUCT.md's "Notifications": editors hear of submissions, declines,
+The product's notification rules: editors hear of submissions, declines,
 expiries, complete rounds, escalations and retracted sources; the author of decisions; the reviewer of their
 invitation's news; the auditors of a failed check of the audit trail. The person who caused
 an event hears of it only if they asked for receipts.

@@ -1,7 +1,7 @@
 """Append-only tables on PostgreSQL: a row trigger refuses UPDATE and DELETE.
 
 Used by migrations. TRUNCATE (the test flush) is unaffected. Not on SQLite, whose test
-flush deletes rows (see ENGINEERING.md).
+flush deletes rows.
 """
 
 FUNCTION = """

@@ -1,4 +1,4 @@
-"""The approval rule (PRODUCT.md): what must hold before an editor may approve an article.
+"""The approval rule (README, "The review status"): what must hold before an editor may approve an article.
 
 A quorum of board signatures on the current version, from members who are not the author
 and whose declared competing interests were not ruled disqualifying. An open "reject"

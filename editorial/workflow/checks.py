@@ -8,7 +8,7 @@
 - The safety lints (``articles.lints``) run on every submitted version and are written beside
   it, once (``ContentCheck`` and its ``ContentFinding`` rows): what the board was shown.
 - The review checklist: an "approve" needs every item ticked; "doses and units checked" may
-  be recorded as not applicable only where the lints found no dose (PRODUCT.md, Reviews).
+  be recorded as not applicable only where the lints found no dose (the product's review rules).
 """
 
 from collections.abc import Mapping

@@ -1,7 +1,7 @@
 """Who may do what: the one place every door asks (admin, API, tasks, services).
 
 Roles are Django groups. Nobody acts on an article they wrote, whatever roles they hold, and
-a superuser acts in the workflow only through the roles they hold (PRODUCT.md).
+a superuser acts in the workflow only through the roles they hold (README, the demo board).
 """
 
 from enum import StrEnum

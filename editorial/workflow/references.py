@@ -21,7 +21,7 @@ from editorial.workflow.exceptions import InvalidInput
 def references_replace(*, article: Article, actor, references: Iterable[Mapping], reason: str = "") -> list[Reference]:
     """Make the article's reference list exactly ``references``, in order, with history.
 
-    Only who may edit the article's content now may (PRODUCT.md); at most ``MAX_REFERENCES``.
+    Only who may edit the article's content now may (editorial.workflow.permissions); at most ``MAX_REFERENCES``.
     Bulk writes: the number of queries does not grow with the number of references.
     Raises ``NotPermitted``, ``NotFound`` or ``InvalidInput``.
     """

@@ -47,7 +47,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
     """django-simple-history's pages, read-only for everyone, superusers included.
 
-    Its "revert" form is a write path past every service (ENGINEERING.md): only GET is
+    Its "revert" form is a write path past every service: only GET is
     served, and only for objects this person may see at all.
     """
 

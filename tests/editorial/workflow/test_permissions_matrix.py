@@ -1,4 +1,4 @@
-"""Every transition × every role: allowed where PRODUCT.md says so, refused everywhere else."""
+"""Every transition × every role: allowed where the product's rules say so, refused everywhere else."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -167,7 +167,7 @@ def test_transition_from_every_state(name, state, in_state, author, editor):
 
 
 def test_machine_matches_product_diagram():
-    """The transitions declared on the model are exactly the ones PRODUCT.md draws."""
+    """The transitions declared on the model are exactly the ones the README's "The review status" draws."""
     declared = {(t.name, t.source, t.target) for t in Article._meta.get_field("status").get_all_transitions(Article)}
     assert declared == {
         ("submit", "draft", "submitted"),
