@@ -13,9 +13,9 @@ when a signature is added, a new version submitted or a competing interest ruled
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import F
 
 from articles.models import Article
+from editorial.workflow import writes
 from reviewers.models import InvitationStatus, Recommendation, Review, Signature, SignatureMeaning
 
 
@@ -95,16 +95,18 @@ def completed_reviews(article: Article, review_round: int) -> list[Review]:
     )
 
 
-def count_signature(article: Article, invitation) -> None:
+def count_signature(article: Article, invitation) -> list:
     """A board member of ``invitation`` signed the locked article's current version.
 
     Counted for the worklists when the rule counts it: not the author, no disqualifying
-    competing interest (the invitation is being completed with the review).
+    competing interest (the invitation is being completed with the review). Adds it to
+    ``article.valid_signatures`` and returns the UPDATE to write with the review's other rows
+    (``[writes.Update]``, a counter's: no history), or ``[]`` when it does not count.
     """
     if invitation.conflict_disqualifying or invitation.reviewer_id == article.author_id:
-        return
-    Article.objects.filter(pk=article.pk).update(valid_signatures=F("valid_signatures") + 1)
-    article.valid_signatures += 1
+        return []
+    article.valid_signatures += 1  # the article is locked: the count read with it is current
+    return [writes.Update(article, [Article._meta.get_field("valid_signatures")], history=False)]
 
 
 def recount_signatures(article: Article) -> None:

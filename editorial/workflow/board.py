@@ -6,22 +6,24 @@ the acting user and a reason, and records its events, all in one transaction.
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_fsm import can_proceed
 
 from articles.models import Article, ArticleStatus
 from editorial.models import EventKind
-from editorial.workflow import approval, chain, checks, permissions, provenance, services, signing
+from editorial.workflow import approval, chain, checks, permissions, services, signing, writes
 from editorial.workflow import invitations as invitation_rows
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.contract import boundary
-from editorial.workflow.events import record_event
+from editorial.workflow.events import build_event
 from editorial.workflow.exceptions import Ineligible, NotOnTheBoard, ReasonRequired, StaleArticle, WrongState
 from editorial.workflow.permissions import Role
 from editorial.workflow.system import system_user
 from reviewers.models import (
     CHECKLIST,
     MACHINE_CHECK,
+    OPEN,
     OPEN_OR_DONE,
     ROUND_CLOSED,
     Conflict,
@@ -95,7 +97,7 @@ def invitation_create(
 
 
 def ineligibility(article: Article, reviewers) -> tuple[list[str], list[tuple[str, int, str]]]:
-    """Why each of ``reviewers`` cannot be invited to the article's current round (3 queries).
+    """Why each of ``reviewers`` cannot be invited to the article's current round (2 queries).
 
     Returns the refusals (author, not a member, already invited), and apart from them the
     members who declared competing interests on this article before, as (name, round, the
@@ -110,19 +112,19 @@ def ineligibility(article: Article, reviewers) -> tuple[list[str], list[tuple[st
             reviewer_profile__is_active=True,
         ).values_list("pk", flat=True)
     )
-    taken = set(
-        Invitation.objects.filter(
-            article=article, review_round=article.review_round, reviewer_id__in=ids, status__in=OPEN_OR_DONE
-        ).values_list("reviewer_id", flat=True)
-    )
-    conflicted = {
-        reviewer_id: (round_, text)
-        for reviewer_id, round_, text in Invitation.objects.filter(
-            article=article, reviewer_id__in=ids, conflict=Conflict.DECLARED
-        )
+    taken, conflicted = set(), {}
+    # This round's invitations and every round's declared competing interests: one read.
+    earlier = (
+        Invitation.objects.filter(article=article, reviewer_id__in=ids)
+        .filter(Q(review_round=article.review_round, status__in=OPEN_OR_DONE) | Q(conflict=Conflict.DECLARED))
         .order_by("review_round", "pk")
-        .values_list("reviewer_id", "review_round", "conflict_description")
-    }
+        .values_list("reviewer_id", "review_round", "status", "conflict", "conflict_description")
+    )
+    for reviewer_id, round_, status, conflict, text in earlier:
+        if round_ == article.review_round and status in OPEN_OR_DONE:
+            taken.add(reviewer_id)
+        if conflict == Conflict.DECLARED:
+            conflicted[reviewer_id] = (round_, text)  # read last: the latest declaration
     refusals, declared = [], []
     for reviewer in reviewers:
         name = reviewer.get_full_name() or reviewer.get_username()
@@ -137,18 +139,27 @@ def ineligibility(article: Article, reviewers) -> tuple[list[str], list[tuple[st
     return refusals, declared
 
 
-def _lock_invitation(invitation: Invitation) -> Invitation:
+def _lock_invitation(invitation: Invitation, *, with_version: bool = False, others_open: bool = False) -> Invitation:
     """The invitation as it is now, locked, after its article (always in that order: no deadlock).
 
     The article is locked first, as every article service and the closing of a round lock it,
-    so two acceptances of one article queue on its row instead of failing each other.
+    so two acceptances of one article queue on its row instead of failing each other; the
+    locked article is the invitation's ``article`` (``with_version``: with its current version,
+    to sign it). ``others_open`` annotates ``others_open``: whether another invitation of the
+    round is still invited or accepted (under the article's lock no other writer changes that).
     """
-    services._lock(Article(pk=invitation.article_id))
-    current = (
-        Invitation.objects.select_for_update(of=("self",))
-        .select_related("article", "reviewer__reviewer_profile")
-        .get(pk=invitation.pk)
-    )
+    article = services._lock(Article(pk=invitation.article_id), with_version=with_version)
+    locked = Invitation.objects.select_for_update(of=("self",)).select_related("reviewer__reviewer_profile")
+    if others_open:
+        locked = locked.annotate(
+            others_open=Exists(
+                Invitation.objects.filter(
+                    article_id=OuterRef("article_id"), review_round=OuterRef("review_round"), status__in=OPEN
+                ).exclude(pk=OuterRef("pk"))
+            )
+        )
+    current = locked.get(pk=invitation.pk)
+    current.article = article
     if invitation.row_version != current.row_version:
         raise StaleArticle(
             f"This invitation changed meanwhile (it is now {current.get_status_display().lower()}). "
@@ -179,10 +190,14 @@ def _require_state(invitation: Invitation, name: str, doing: str) -> None:
         )
 
 
-def _save(invitation: Invitation, *, actor, reason: str) -> Invitation:
+def _save(invitation: Invitation, *, before: dict, actor, reason: str, records=(), also=()) -> Invitation:
+    """Write the invitation's changed columns (``before``: ``writes.values_of`` at its lock) with
+    its history row, then ``also`` (more ``writes.Update``) and ``records`` (unsaved rows): one
+    statement on PostgreSQL (``editorial.workflow.writes``)."""
     invitation.row_version += 1
     set_audit_context(invitation, actor=actor, reason=reason)
-    invitation.save()
+    update = writes.Update(invitation, writes.changed_fields(invitation, before), "status", before["status"])
+    writes.write_together([update, *also], records)
     return invitation
 
 
@@ -202,6 +217,7 @@ def invitation_accept(*, invitation: Invitation, actor, conflict: str, descripti
         raise ReasonRequired("Describe the competing interests you declare.")
     with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
+        before = writes.values_of(current)
         permissions.require_reviewer(actor, current)
         _require_state(current, "accept", "accept")
         now = timezone.now()
@@ -211,15 +227,13 @@ def invitation_accept(*, invitation: Invitation, actor, conflict: str, descripti
         reason = "Accepted; " + (
             "no competing interests" if conflict == Conflict.NONE else f"competing interests declared: {description}"
         )
-        _save(current, actor=actor, reason=reason)
-        article = current.article  # read under the article's lock (_lock_invitation): it is current
+        _save(current, before=before, actor=actor, reason=reason)
+        article = current.article  # locked by _lock_invitation: it is current
         if article.status == ArticleStatus.SUBMITTED:
             # The first acceptance starts the review, once: a concurrent one waited for the lock
             # and now reads "under review". The system starts it, so the author's timeline names
-            # no reviewer.
-            services.article_start_review(
-                article=article, actor=system_user(), reason="Review started: a reviewer accepted"
-            )
+            # no reviewer; on the article this service has locked already.
+            services.start_review_locked(article, actor=system_user(), reason="Review started: a reviewer accepted")
     return current
 
 
@@ -230,16 +244,17 @@ def invitation_decline(*, invitation: Invitation, actor, reason: str) -> Invitat
         raise ReasonRequired("Say why you decline, so the editor can find someone else.")
     with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
+        before = writes.values_of(current)
         permissions.require_reviewer(actor, current)
         _require_state(current, "decline", "decline")
         current.decline(at=timezone.now(), reason=reason)
-        _save(current, actor=actor, reason=f"Declined: {reason}")
-        record_event(
+        event = build_event(
             kind=EventKind.DECLINED,
             actor=actor,
             article=current.article,
             payload={"invitation": current.pk, "reason": reason, "round": current.review_round},
         )
+        _save(current, before=before, actor=actor, reason=f"Declined: {reason}", records=[event])
     return current
 
 
@@ -250,16 +265,17 @@ def invitation_cancel(*, invitation: Invitation, actor, reason: str) -> Invitati
         raise ReasonRequired("Say why you cancel this invitation.")
     with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
+        before = writes.values_of(current)
         permissions.require_invite(actor, current.article)
         _require_state(current, "cancel", "cancel")
         current.cancel(reason=reason[:300])
-        _save(current, actor=actor, reason=f"Cancelled: {reason}")
-        record_event(
+        event = build_event(
             kind=EventKind.CANCELLED,
             actor=actor,
             article=current.article,
             payload={"invitation": current.pk, "reason": reason, "round": current.review_round},
         )
+        _save(current, before=before, actor=actor, reason=f"Cancelled: {reason}", records=[event])
     return current
 
 
@@ -269,17 +285,18 @@ def invitation_expire(*, invitation: Invitation) -> Invitation:
     actor = system_user()
     with transaction.atomic(), chain.together():
         current = _lock_invitation(invitation)
+        before = writes.values_of(current)
         _require_state(current, "expire", "expire")
         if timezone.now() <= current.respond_by:
             raise WrongState("This invitation can still be answered: it expires after its respond-by date.")
         current.expire()
-        _save(current, actor=actor, reason="Expired: no answer by the respond-by date")
-        record_event(
+        event = build_event(
             kind=EventKind.EXPIRED,
             actor=actor,
             article=current.article,
             payload={"invitation": current.pk, "round": current.review_round},
         )
+        _save(current, before=before, actor=actor, reason="Expired: no answer by the respond-by date", records=[event])
     return current
 
 
@@ -290,15 +307,15 @@ def invitation_rule_conflict(*, invitation: Invitation, actor, disqualifying: bo
     if not reason:
         raise ReasonRequired("Say why you rule on this competing interest.")
     with transaction.atomic(), chain.together():
-        current = _lock_invitation(invitation)
+        current = _lock_invitation(invitation)  # the article locked too: its signature count may change
+        before = writes.values_of(current)
         permissions.require_invite(actor, current.article)
         if current.conflict != Conflict.DECLARED:
             raise WrongState("This reviewer declared no competing interests to rule on.")
-        article = services._lock(current.article)  # its signature count may change
         current.conflict_disqualifying = disqualifying
         verdict = "disqualifying" if disqualifying else "not disqualifying"
-        _save(current, actor=actor, reason=f"Competing interest ruled {verdict}: {reason}")
-        approval.recount_signatures(article)
+        _save(current, before=before, actor=actor, reason=f"Competing interest ruled {verdict}: {reason}")
+        approval.recount_signatures(current.article)
     return current
 
 
@@ -328,19 +345,17 @@ def review_submit(
     # The wrong person, then a checklist that cannot be signed, are refused before the password
     # is read: neither counts as a failed signature (see article_approve).
     permissions.require_reviewer(actor, invitation)
-    version = invitation.article.current_version
+    doses, machine_drafted = checks.checklist_facts(invitation.article.current_version_id)
     checks.require_checklist(
-        recommendation=recommendation,
-        checklist=checklist,
-        doses=checks.doses_in(version),
-        machine_drafted=provenance.is_machine_drafted(version),
+        recommendation=recommendation, checklist=checklist, doses=doses, machine_drafted=machine_drafted
     )
     if recommendation == Recommendation.APPROVE:
         signing.verify_signer(actor=actor, password=password, article=invitation.article, request=request)
     with transaction.atomic(), chain.together():
-        current = _lock_invitation(invitation)
+        current = _lock_invitation(invitation, with_version=recommendation == Recommendation.APPROVE, others_open=True)
+        before = writes.values_of(current)
         permissions.require_reviewer(actor, current)
-        article = services._lock(current.article, with_version=recommendation == Recommendation.APPROVE)
+        article = current.article
         if current.status == InvitationStatus.COMPLETED:
             raise WrongState("You have already reviewed this round of the article.")
         _require_state(current, "complete", "review on")
@@ -361,23 +376,27 @@ def review_submit(
         )
         label = Recommendation(recommendation).label.lower()
         set_audit_context(review, actor=actor, reason=f"Review submitted: {label}")
-        review.save()
+        # The review's INSERT gives its id; its history row, the signature, the signature count,
+        # the invitation's completion and the event follow in one statement (writes).
+        review.skip_history_when_saving = True
+        try:
+            review.save()
+        finally:
+            del review.skip_history_when_saving
+        records, also = [writes.history_row(review, "+")], []
         if recommendation == Recommendation.APPROVE:
             # current.reviewer is the actor (checked above), with the profile the signature prints.
-            signing.sign(article=article, signer=current.reviewer, review=review)
-            approval.count_signature(article, current)
+            records.append(signing.signature_for(article=article, signer=current.reviewer, review=review))
+            also.extend(approval.count_signature(article, current))
         current.complete(at=timezone.now())
-        _save(current, actor=actor, reason=f"Review completed: {label}")
-        still_open = Invitation.objects.filter(
-            article=article,
-            review_round=article.review_round,
-            status__in=[InvitationStatus.INVITED, InvitationStatus.ACCEPTED],
-        ).exists()
-        if not still_open:
-            record_event(
-                kind=EventKind.REVIEWS_COMPLETE,
-                actor=actor,
-                article=article,
-                payload={"round": article.review_round},
+        if not current.others_open:
+            records.append(
+                build_event(
+                    kind=EventKind.REVIEWS_COMPLETE,
+                    actor=actor,
+                    article=article,
+                    payload={"round": article.review_round},
+                )
             )
+        _save(current, before=before, actor=actor, reason=f"Review completed: {label}", records=records, also=also)
     return review

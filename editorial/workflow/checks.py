@@ -13,10 +13,13 @@
 
 from collections.abc import Mapping
 
+from django.db.models import Exists, OuterRef, Subquery
+
 from articles import lints
 from articles.citations import CitationReport, check_citations
 from articles.dosing import dose_count
 from articles.models import Article, ArticleVersion, ContentCheck, ContentFinding
+from articles.provenance import AIProvenance
 from articles.rendering import markdown_problems
 from editorial.workflow.exceptions import ChecklistIncomplete, CitationsIncomplete, ContentRefused
 from reviewers.models import CHECKLIST, MACHINE_CHECK, Recommendation
@@ -92,6 +95,28 @@ def doses_in(version: ArticleVersion | None) -> int:
         return 0
     recorded = ContentCheck.objects.filter(version=version).values_list("doses", flat=True).first()
     return recorded if recorded is not None else dose_count(version.content)
+
+
+def checklist_facts(version_id: int | None) -> tuple[int, bool]:
+    """What the review checklist of a version depends on, in one query: (the doses the lints
+    found, as ``doses_in`` counts them; whether AI provenance is kept with it, as
+    ``provenance.is_machine_drafted`` says). ``(0, False)`` without a version."""
+    if version_id is None:
+        return 0, False
+    facts = (
+        ArticleVersion.objects.filter(pk=version_id)
+        .annotate(
+            recorded=Subquery(ContentCheck.objects.filter(version=OuterRef("pk")).order_by("pk").values("doses")[:1]),
+            machine_drafted=Exists(AIProvenance.objects.filter(version=OuterRef("pk"))),
+        )
+        .values("recorded", "machine_drafted")
+        .first()
+    )
+    if facts is None:
+        return 0, False
+    if facts["recorded"] is None:  # a version from before the checks were recorded
+        return doses_in(ArticleVersion.objects.get(pk=version_id)), facts["machine_drafted"]
+    return facts["recorded"], facts["machine_drafted"]
 
 
 def require_checklist(*, recommendation: str, checklist: Mapping, doses: int, machine_drafted: bool = False) -> None:

@@ -5,7 +5,6 @@ and the outbox event are written together or not at all.
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -18,7 +17,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 from accounts import identity
 from articles import content
 from articles.models import Article, ArticleVersion
-from editorial.models import EventKind, TransitionRecord
+from editorial.models import TransitionRecord
 from editorial.workflow import chain, checks, invitations, permissions, refusals, revisions, rounds, signing, writes
 from editorial.workflow import provenance as _provenance
 from editorial.workflow.approval import approval_status
@@ -34,40 +33,8 @@ from editorial.workflow.exceptions import (
     StaleArticle,
     WrongState,
 )
+from editorial.workflow.outcomes import OUTCOMES, reason_is_required
 from editorial.workflow.references import references_replace, write_references
-
-
-@dataclass(frozen=True)
-class TransitionOutcome:
-    name: str
-    event: str | None = None
-    default_reason: str = ""
-
-
-#: What each transition causes beyond the state change.
-OUTCOMES = {
-    "submit": TransitionOutcome("submit", EventKind.SUBMITTED, "Submitted for review"),
-    "resubmit": TransitionOutcome("resubmit", EventKind.SUBMITTED, "Resubmitted with changes"),
-    "start_review": TransitionOutcome("start_review", None, "Review started"),
-    "approve": TransitionOutcome("approve", EventKind.DECISION, "Approved"),
-    "request_changes": TransitionOutcome("request_changes", EventKind.DECISION),
-    "reject": TransitionOutcome("reject", EventKind.DECISION),
-    "withdraw": TransitionOutcome("withdraw", EventKind.WITHDRAWN),
-    "retract": TransitionOutcome("retract", EventKind.RETRACTED),
-    "revise": TransitionOutcome("revise", None, "Revision opened"),
-    "discard_revision": TransitionOutcome("discard_revision", None, "Revision discarded"),
-}
-
-
-def transition_meta(article: Article, name: str):
-    """The machine's declaration of transition ``name`` from the article's current state."""
-    method = getattr(type(article), name)
-    return method._django_fsm.get_transition(article.status)
-
-
-def reason_is_required(name: str) -> bool:
-    method = getattr(Article, name)
-    return any(t.custom.get("reason") == "required" for t in method._django_fsm.transitions.values())
 
 
 def _lock(
@@ -125,24 +92,11 @@ def check_transition(*, article: Article, actor, name: str) -> None:
         )
 
 
-def _fire(
-    *,
-    article: Article,
-    actor,
-    name: str,
-    reason: str = "",
-    guard: Callable[[Article], None] | None = None,
-    after: Callable[[Article], dict] | None = None,
-) -> Article:
-    """Fire transition ``name`` on ``article`` (the caller's copy) as ``actor``.
-
-    ``guard`` may refuse after the machine's own checks; ``after`` returns what the event
-    carries, or that and unsaved rows to write with it (the editor's signature).
-    """
+def _fire(*, article: Article, name: str, **fire) -> Article:
+    """Fire transition ``name`` on ``article`` (the caller's copy): lock it, then ``_fire_locked``
+    with ``fire`` (``actor``, and optionally ``reason``, ``guard``, ``after``)."""
     if name not in OUTCOMES:
         raise WrongState(f"There is no transition called {name!r}.")
-    outcome = OUTCOMES[name]
-    reason = (reason or "").strip()
     with transaction.atomic(), chain.together():  # the records' links: one statement at the end
         current = _lock(
             article,
@@ -150,72 +104,100 @@ def _fire(
             with_declaration=name in ("submit", "resubmit"),
             with_open_invitations=name in rounds.ROUND_CLOSERS,
         )
-        permissions.require_transition(actor, current, name)
-        _refuse_stale(article, current)
-        if name in ("submit", "resubmit"):
-            # One read of the references serves the conditions and the snapshot.
-            prefetch_related_objects([current], "references")
-        check_transition(article=current, actor=actor, name=name)
-        if reason_is_required(name) and not reason:
-            raise ReasonRequired(f"Say why you {name.replace('_', ' ')} this article.")
-        if guard:
-            guard(current)
-        from_status = current.status
-        before = writes.values_of(current)
+        return _fire_locked(current, article, name=name, **fire)
 
-        getattr(current, name)(**_transition_arguments(name))
-        if name == "discard_revision":
-            revisions.restore_published(current, actor)
-        if name in ("submit", "resubmit"):
-            current.current_version = _snapshot_version(current, actor)
-            current.valid_signatures = 0  # a new version: signatures on the last one no longer count
 
-        reason = reason or outcome.default_reason
-        current.row_version += 1
-        set_audit_context(current, actor=actor, reason=reason)
-        credited = identity.snapshot(actor)
-        record = TransitionRecord(
-            article=current,
-            transition=name,
-            from_status=from_status,
-            to_status=current.status,
+def start_review_locked(article: Article, *, actor, reason: str) -> Article:
+    """Start the review of ``article``, which the caller's transaction has locked (``_lock``)
+    and read under that lock: the first acceptance does (``board.invitation_accept``), and
+    locking it again would cost a savepoint and a read. Raises as ``article_start_review``."""
+    return _fire_locked(article, article, actor=actor, name="start_review", reason=reason)
+
+
+def _fire_locked(
+    current: Article,
+    article: Article,
+    *,
+    actor,
+    name: str,
+    reason: str = "",
+    guard: Callable[[Article], None] | None = None,
+    after: Callable[[Article], dict] | None = None,
+) -> Article:
+    """Fire transition ``name`` on ``current``, the article locked in the caller's transaction
+    (``article``: the caller's copy, refused when stale), as ``actor``.
+
+    ``guard`` may refuse after the machine's own checks; ``after`` returns what the event
+    carries, or that and unsaved rows to write with it (the editor's signature).
+    """
+    outcome = OUTCOMES[name]
+    reason = (reason or "").strip()
+    permissions.require_transition(actor, current, name)
+    _refuse_stale(article, current)
+    if name in ("submit", "resubmit"):
+        # One read of the references serves the conditions and the snapshot.
+        prefetch_related_objects([current], "references")
+    check_transition(article=current, actor=actor, name=name)
+    if reason_is_required(name) and not reason:
+        raise ReasonRequired(f"Say why you {name.replace('_', ' ')} this article.")
+    if guard:
+        guard(current)
+    from_status = current.status
+    before = writes.values_of(current)
+
+    getattr(current, name)(**_transition_arguments(name))
+    if name == "discard_revision":
+        revisions.restore_published(current, actor)
+    if name in ("submit", "resubmit"):
+        current.current_version = _snapshot_version(current, actor)
+        current.valid_signatures = 0  # a new version: signatures on the last one no longer count
+
+    reason = reason or outcome.default_reason
+    current.row_version += 1
+    set_audit_context(current, actor=actor, reason=reason)
+    credited = identity.snapshot(actor)
+    record = TransitionRecord(
+        article=current,
+        transition=name,
+        from_status=from_status,
+        to_status=current.status,
+        actor=actor,
+        actor_name=credited.name,
+        actor_role=credited.role,
+        reason=reason,
+        review_round=current.review_round,
+    )
+    caused = after(current) if after else {}
+    extra, written_with = caused if isinstance(caused, tuple) else (caused, [])
+    event = None
+    if name in rounds.ROUND_CLOSERS:
+        rounds.close_round(current, actor=actor, transition=name)
+    if outcome.event:
+        event = build_event(
+            kind=outcome.event,
             actor=actor,
-            actor_name=credited.name,
-            actor_role=credited.role,
-            reason=reason,
-            review_round=current.review_round,
+            article=current,
+            payload={
+                "transition": name,
+                "from": from_status,
+                "to": current.status,
+                "reason": reason,
+                "round": current.review_round,
+                **extra,
+            },
         )
-        caused = after(current) if after else {}
-        extra, written_with = caused if isinstance(caused, tuple) else (caused, [])
-        event = None
-        if name in rounds.ROUND_CLOSERS:
-            rounds.close_round(current, actor=actor, transition=name)
-        if outcome.event:
-            event = build_event(
-                kind=outcome.event,
-                actor=actor,
-                article=current,
-                payload={
-                    "transition": name,
-                    "from": from_status,
-                    "to": current.status,
-                    "reason": reason,
-                    "round": current.review_round,
-                    **extra,
-                },
-            )
-        # The article's changed columns, its history row, the record and the event: one
-        # statement on PostgreSQL (editorial.workflow.writes).
-        try:
-            writes.save_with_records(
-                current,
-                fields=writes.changed_fields(current, before),
-                state_field="status",
-                state_was=from_status,
-                records=[record, *written_with, event],
-            )
-        except ConcurrentTransition as error:  # a writer that bypassed the lock got there first
-            raise StaleArticle("This article changed meanwhile. Reload it and try again.") from error
+    # The article's changed columns, its history row, the record and the event: one
+    # statement on PostgreSQL (editorial.workflow.writes).
+    try:
+        writes.save_with_records(
+            current,
+            fields=writes.changed_fields(current, before),
+            state_field="status",
+            state_was=from_status,
+            records=[record, *written_with, event],
+        )
+    except ConcurrentTransition as error:  # a writer that bypassed the lock got there first
+        raise StaleArticle("This article changed meanwhile. Reload it and try again.") from error
     return current
 
 

@@ -23,7 +23,8 @@ concurrently on one snapshot; each row is written once, and triggers fire as for
 statements.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from django.db import connections, router
 from django.db.models import Model, sql
@@ -81,12 +82,30 @@ def _history_row(instance: Model, history_type: str):
         history_instance=row,
         using=None,
     )
+    row._history_of = instance
     return row
 
 
 def in_one_statement(connection) -> bool:
     """Whether ``connection`` takes the writes as one statement (PostgreSQL's data-modifying CTEs)."""
     return connection.vendor == "postgresql" and connection.features.can_return_columns_from_insert
+
+
+class Update(NamedTuple):
+    """One row's UPDATE among ``write_together``'s writes.
+
+    ``fields`` (model fields) are written from ``instance``. With ``state_field`` the row must
+    still hold ``state_was`` there (django-fsm's concurrent-transition check). ``history``: the
+    row's history row ("~") is written with it and ``pre_save``/``post_save`` are sent, as with
+    ``save(update_fields=…)``; without it the UPDATE is a counter's, as ``QuerySet.update()``
+    writes one (no history, no signals).
+    """
+
+    instance: Model
+    fields: list
+    state_field: str | None = None
+    state_was: object = None
+    history: bool = True
 
 
 def save_with_records(instance: Model, *, fields: list, state_field: str, state_was: str, records: Iterable) -> None:
@@ -97,59 +116,95 @@ def save_with_records(instance: Model, *, fields: list, state_field: str, state_
     Sets each written record's primary key (and other returned columns) as ``save()`` would.
     Raises ``ConcurrentTransition`` (nothing written) when the row is no longer in ``state_was``.
     """
+    write_together([Update(instance, fields, state_field, state_was)], records)
+
+
+def history_row(instance: Model, history_type: str = "+"):
+    """The history row of ``instance`` (saved already, "+" created or "~" changed) to pass among
+    ``write_together``'s records; None for a model without history. Sends
+    ``pre_create_historical_record`` now, so a missing user or reason is refused before anything
+    is written (``MissingAuditContext``)."""
+    return _history_row(instance, history_type)
+
+
+def write_together(updates: Sequence[Update], records: Iterable = ()) -> None:
+    """Write ``updates`` and then the unsaved ``records`` (model instances, history rows from
+    ``history_row`` among them) in the caller's transaction: one statement on PostgreSQL, one
+    per row elsewhere, with the signals each would send through the ORM.
+
+    Sets each written record's primary key (and other returned columns) as ``save()`` would.
+    Raises ``ConcurrentTransition`` (nothing written) when a row to update is gone or no longer
+    in its ``state_was``.
+    """
     records = [record for record in records if record is not None]
-    db = router.db_for_write(type(instance))
+    if not updates and not records:
+        return
+    model = type(updates[0].instance) if updates else type(records[0])
+    db = router.db_for_write(model)
     connection = connections[db]
     if not in_one_statement(connection):
-        _save_through_the_orm(instance, fields=fields, records=records, db=db)
+        _write_through_the_orm(updates, records, db=db)
         return
-    model = type(instance)
-    pre_save.send(sender=model, instance=instance, raw=False, using=db, update_fields=frozenset(f.name for f in fields))
-    values = [(field, None, field.pre_save(instance, False)) for field in fields]
-    history = _history_row(instance, "~")
-    rows = ([history] if history is not None else []) + records
+    quote = connection.ops.quote_name
+    parts, params, selects, histories = [], [], [], []
+    for index, update in enumerate(updates):
+        instance = update.instance
+        names = frozenset(field.name for field in update.fields)
+        if update.history:
+            pre_save.send(sender=type(instance), instance=instance, raw=False, using=db, update_fields=names)
+        values = [(field, None, field.pre_save(instance, False)) for field in update.fields]
+        if update.history:
+            histories.append(_history_row(instance, "~"))
+        filters = {"pk": instance.pk}
+        if update.state_field:
+            filters[update.state_field] = update.state_was
+        query = type(instance)._base_manager.using(db).filter(**filters).query.chain(sql.UpdateQuery)
+        query.add_update_fields(values)
+        update_sql, update_params = query.get_compiler(db).as_sql()
+        parts.append(f"u{index} AS ({update_sql} RETURNING 1)")
+        params.extend(update_params)
+        selects.append(f"(SELECT count(*) FROM u{index})")  # noqa: S608
+    rows = [history for history in histories if history is not None] + records
     for row in rows:
         pre_save.send(sender=type(row), instance=row, raw=False, using=db, update_fields=None)
-
-    row_in_state = model._base_manager.using(db).filter(pk=instance.pk, **{state_field: state_was})
-    update = row_in_state.query.chain(sql.UpdateQuery)
-    update.add_update_fields(values)
-    update_sql, params = update.get_compiler(db).as_sql()
-    parts = [f"u AS ({update_sql} RETURNING 1)"]
-    params = list(params)
-    selects = ["(SELECT count(*) FROM u)"]
     returned = []
     for index, row in enumerate(rows):
         row_sql, row_params, returning = _insert(row, db)
         parts.append(f"r{index} AS ({row_sql})")
         params.extend(row_params)
-        quote = connection.ops.quote_name
         selects.extend(f"(SELECT {quote(field.column)} FROM r{index})" for field in returning)  # noqa: S608
         returned.append(returning)
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(selects)}", params)  # noqa: S608 - compiled SQL
         result = list(cursor.fetchone())
-    if result.pop(0) != 1:
-        raise ConcurrentTransition("The row changed state meanwhile: nothing was written.")
+    if any(result.pop(0) != 1 for _ in updates):
+        raise ConcurrentTransition("A row changed state meanwhile: nothing was written.")
 
     for row, returning in zip(rows, returned, strict=True):
         for field in returning:
             setattr(row, field.attname, result.pop(0))
         row._state.adding, row._state.db = False, db
         row._clock_read = True  # the times the database's clock set are the row's (chain)
-    _after_save(instance, fields=fields, db=db)
+    for update in updates:
+        if update.history:
+            _after_save(update.instance, fields=update.fields, db=db)
     for row in rows:
         post_save.send(sender=type(row), instance=row, created=True, update_fields=None, raw=False, using=db)
-    if history is not None:
-        post_create_historical_record.send(
-            sender=type(history),
-            instance=instance,
-            history_instance=history,
-            history_date=history.history_date,
-            history_user=history.history_user,
-            history_change_reason=history.history_change_reason,
-            using=None,
-        )
+        if hasattr(row, "_history_of"):
+            _history_written(row)
+
+
+def _history_written(row) -> None:
+    """What django-simple-history sends once a history row is saved."""
+    post_create_historical_record.send(
+        sender=type(row),
+        instance=row._history_of,
+        history_instance=row,
+        history_date=row.history_date,
+        history_user=row.history_user,
+        history_change_reason=row.history_change_reason,
+        using=None,
+    )
 
 
 def _insert(row: Model, db: str) -> tuple[str, list, list]:
@@ -185,7 +240,20 @@ def _after_save(instance: Model, *, fields: list, db: str) -> None:
         instance._update_initial_state()
 
 
-def _save_through_the_orm(instance: Model, *, fields: list, records: list, db: str) -> None:
-    instance.save(using=db, update_fields=[field.name for field in fields])
+def _write_through_the_orm(updates: Sequence[Update], records: list, *, db: str) -> None:
+    """SQLite: the same rows through the ORM, one statement each, in the same order."""
+    for update in updates:
+        instance = update.instance
+        if update.history:
+            instance.save(using=db, update_fields=[field.name for field in update.fields])
+            continue
+        filters = {"pk": instance.pk}
+        if update.state_field:
+            filters[update.state_field] = update.state_was
+        values = {field.attname: getattr(instance, field.attname) for field in update.fields}
+        if not type(instance)._base_manager.using(db).filter(**filters).update(**values):
+            raise ConcurrentTransition("A row changed state meanwhile: nothing was written.")
     for record in records:
         record.save(using=db)
+        if hasattr(record, "_history_of"):
+            _history_written(record)

@@ -16,7 +16,7 @@ from editorial import parsing
 from editorial.models import Notification
 from editorial.reads import checks, history, rounds
 from editorial.reads import provenance as machine_reads
-from editorial.workflow import board, chain_verify, permissions, services, signing, sources
+from editorial.workflow import board, chain_verify, outcomes, permissions, services, signing, sources
 from editorial.workflow.approval import approval_status
 from editorial.workflow.exceptions import EditorialError, NotReady, PasswordRequired, ReasonRequired, SignatureRefused
 from editorial.workflow.invitations import board_date
@@ -106,7 +106,7 @@ class ArticlePagesMixin:
             "article": article,
             "name": name,
             "label": _label(name),
-            "reason_required": services.reason_is_required(name),
+            "reason_required": outcomes.reason_is_required(name),
             "consequences": CONSEQUENCES.get(name, []),
             "change_url": change_url,
             "row_version": article.row_version,

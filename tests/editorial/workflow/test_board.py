@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from articles import content
 from articles.models import Article
+from editorial.models import Event, EventKind
 from editorial.reads import worklists
 from editorial.reads.rounds import suggest_reviewers
 from editorial.workflow import board, services
@@ -469,3 +470,23 @@ def test_reviewers_stay_anonymous_to_the_author_until_approval(client, in_state,
     history = client.get(reverse("admin:articles_article_history", args=[article.pk])).content.decode()
     assert "The board&#x27;s steps" in history or "The board's steps" in history
     assert "Priya Raman" in history and "Approved as medically accurate" in history
+
+
+@pytest.mark.django_db
+def test_the_round_is_complete_when_its_last_open_invitation_is_reviewed(in_state, editor, reviewers, board_member):
+    """``round.reviews_complete`` once, with the review that leaves no invitation invited or accepted."""
+    article = in_state("submitted")
+    first, second, third = board.invitation_create(article=article, actor=editor, reviewers=[*reviewers, board_member])
+    for invitation in (first, second):
+        board.invitation_accept(invitation=fresh(invitation), actor=invitation.reviewer, conflict="none")
+
+    def completions() -> int:
+        return Event.objects.filter(article=article, kind=EventKind.REVIEWS_COMPLETE).count()
+
+    review(fresh(first))
+    assert completions() == 0  # the second reviewer is still at work, the third not answered
+    board.invitation_accept(invitation=fresh(third), actor=third.reviewer, conflict="none")
+    review(fresh(second), "minor_revisions")
+    assert completions() == 0  # the third accepted and has not reviewed
+    review(fresh(third))
+    assert completions() == 1

@@ -13,9 +13,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
-from editorial.models import Event, TransitionRecord
-from editorial.workflow import permissions, services, writes
+from editorial.models import AuditLink, Event, TransitionRecord
+from editorial.workflow import board, permissions, services, writes
 from editorial.workflow.exceptions import MissingAuditContext
+from editorial.workflow.system import system_user
+from reviewers.models import Invitation, Review, Signature
+from tests.conftest import ALL_TICKED
 from tests.factories import make_article, signing_request
 
 pytestmark = pytest.mark.skipif(
@@ -104,3 +107,136 @@ def test_round_trips_of_a_transition_count_begin_and_commit(source, name, limit,
     statements = [q["sql"] for q in queries.captured_queries]
     assert "BEGIN" in statements and statements[-1] == "COMMIT", statements
     assert len(statements) <= limit, "\n".join(s[:120] for s in statements)
+
+
+# --- The board's steps: invitations, acceptances, declines, reviews and signatures --------------
+
+#: Columns that differ between twins by construction: ids, times, and the twins' own texts' hashes.
+BOARD_VOLATILE = VOLATILE | {"invitation_id", "review_id", "version_id", "invited_by_id", "content_hash"}
+BOARD_VOLATILE |= {"invited_at", "responded_at", "completed_at", "signed_at", "submitted_at", "respond_by", "due_at"}
+
+
+def board_rows(article: Article) -> dict:
+    """Every row the board's steps wrote for ``article``, in the order written, volatile columns out."""
+
+    def plain(rows) -> list:
+        return [{key: value for key, value in row.items() if key not in BOARD_VOLATILE} for row in rows]
+
+    invitation_ids = list(Invitation.objects.filter(article=article).order_by("pk").values_list("pk", flat=True))
+    reviews = Review.objects.filter(invitation__article=article)
+    events = []
+    for event in Event.objects.filter(article=article).order_by("pk").values("kind", "actor_id", "status", "payload"):
+        payload = {
+            key: value for key, value in event["payload"].items() if key not in ("letter", "respond_by", "due_at")
+        }
+        for key in ("invitation", "invitations"):  # ids, as positions among the article's invitations
+            if key in payload:
+                ids = payload[key] if isinstance(payload[key], list) else [payload[key]]
+                payload[key] = [invitation_ids.index(pk) for pk in ids]
+        events.append({**event, "payload": payload})
+    return {
+        "article": plain(Article.objects.filter(pk=article.pk).values()),
+        "invitations": plain(Invitation.objects.filter(article=article).order_by("pk").values()),
+        "invitation history": plain(Invitation.history.filter(article_id=article.pk).order_by("history_id").values()),
+        "reviews": plain(reviews.order_by("pk").values()),
+        "review history": plain(
+            Review.history.filter(invitation_id__in=invitation_ids).order_by("history_id").values()
+        ),
+        "signatures": plain(Signature.objects.filter(article=article).order_by("pk").values()),
+        "events": events,
+        "chain": list(AuditLink.objects.filter(article=article).order_by("seq").values_list("seq", "record_type")),
+    }
+
+
+def board_round(article: Article, editor, members) -> Article:
+    """Invite three members; one declines, two accept (the first starts the review) and sign."""
+    fresh = type(editor).objects.get
+    invitations = board.invitation_create(article=article, actor=fresh(pk=editor.pk), reviewers=members)
+    first, second, third = invitations
+    board.invitation_decline(invitation=third, actor=fresh(pk=third.reviewer_id), reason="On leave.")
+    accepted = [
+        board.invitation_accept(invitation=invitation, actor=fresh(pk=invitation.reviewer_id), conflict="none")
+        for invitation in (first, second)
+    ]
+    for invitation, recommendation in zip(accepted, ("approve", "minor_revisions"), strict=True):
+        board.review_submit(
+            invitation=invitation,
+            actor=fresh(pk=invitation.reviewer_id),
+            recommendation=recommendation,
+            checklist=ALL_TICKED,
+            comments_to_author="Clear.",
+            password="pw",
+            request=signing_request(),
+        )
+    return Article.objects.get(pk=article.pk)
+
+
+@pytest.mark.django_db
+def test_the_boards_steps_in_one_statement_write_what_the_orm_writes(
+    in_state, editor, reviewers, board_member, monkeypatch
+):
+    members = [*reviewers, board_member]
+    fast = board_round(in_state("submitted"), editor, members)
+    monkeypatch.setattr(writes, "in_one_statement", lambda connection: False)
+    slow = board_round(in_state("submitted"), editor, members)
+    one, other = board_rows(fast), board_rows(slow)
+    for kind in one:  # say which row and column differ
+        assert len(one[kind]) == len(other[kind]), kind
+        for a, b in zip(one[kind], other[kind], strict=True):
+            assert a == b, (kind, {column: (a[column], b.get(column)) for column in a if a[column] != b.get(column)})
+    rows = board_rows(fast)
+    assert rows["article"][0]["status"] == "under_review" and rows["article"][0]["valid_signatures"] == 1
+    assert [event["kind"] for event in rows["events"]][-3:] == [
+        "invitation.invited",
+        "invitation.declined",
+        "round.reviews_complete",
+    ]
+    assert len(rows["invitation history"]) == 3 + 1 + 2 + 2 and len(rows["review history"]) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_round_trips_of_the_boards_steps_count_begin_and_commit(in_state, editor, reviewers):
+    """The board's steps, BEGIN and COMMIT included (each actor's roles read by the request's door):
+    invite 8, the first acceptance with the review's start 9, another acceptance 5, a signed
+    review 10 (its password check and the lockout's count included)."""
+    article = in_state("submitted")
+    system_user()  # the account the review's start is credited to exists from its first use on
+
+    def counted(call, actor) -> int:
+        actor = type(actor).objects.get(pk=actor.pk)
+        permissions.roles(actor)
+        with CaptureQueriesContext(connection) as queries:
+            call(actor)
+        statements = [q["sql"] for q in queries.captured_queries]
+        assert statements[-1] == "COMMIT", statements
+        return len(statements)
+
+    invitations = []
+    costs = {
+        "invite": counted(
+            lambda actor: invitations.extend(
+                board.invitation_create(article=article, actor=actor, reviewers=reviewers)
+            ),
+            editor,
+        )
+    }
+    for step, invitation in zip(("accept + start review", "accept"), invitations, strict=True):
+        costs[step] = counted(
+            lambda actor, invitation=invitation: board.invitation_accept(
+                invitation=invitation, actor=actor, conflict="none"
+            ),
+            invitation.reviewer,
+        )
+    invitation = Invitation.objects.select_related("article").get(pk=invitations[0].pk)  # as the door loads it
+    costs["review + sign"] = counted(
+        lambda actor: board.review_submit(
+            invitation=invitation,
+            actor=actor,
+            recommendation="approve",
+            checklist=ALL_TICKED,
+            password="pw",
+            request=signing_request(),
+        ),
+        invitation.reviewer,
+    )
+    assert costs == {"invite": 8, "accept + start review": 9, "accept": 5, "review + sign": 10}
