@@ -29,6 +29,7 @@ from typing import NamedTuple
 from django.db import connections, router
 from django.db.models import Model, sql
 from django.db.models.signals import post_save, pre_save
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
@@ -133,8 +134,9 @@ def write_together(updates: Sequence[Update], records: Iterable = ()) -> None:
     per row elsewhere, with the signals each would send through the ORM.
 
     Sets each written record's primary key (and other returned columns) as ``save()`` would.
-    Raises ``ConcurrentTransition`` (nothing written) when a row to update is gone or no longer
-    in its ``state_was``.
+    Raises ``ConcurrentTransition`` when a row to update is gone or no longer in its
+    ``state_was``: the statement's other writes are then undone with the caller's transaction,
+    which the exception leaves (``TransactionManagementError`` outside a transaction).
     """
     records = [record for record in records if record is not None]
     if not updates and not records:
@@ -142,6 +144,8 @@ def write_together(updates: Sequence[Update], records: Iterable = ()) -> None:
     model = type(updates[0].instance) if updates else type(records[0])
     db = router.db_for_write(model)
     connection = connections[db]
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("write_together writes in the caller's transaction (transaction.atomic).")
     if not in_one_statement(connection):
         _write_through_the_orm(updates, records, db=db)
         return

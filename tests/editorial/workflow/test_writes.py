@@ -9,12 +9,15 @@ COMMIT included, that a submit and the other transitions cost.
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
+from django_fsm import ConcurrentTransition
 
 from articles.models import Article
-from editorial.models import AuditLink, Event, TransitionRecord
+from editorial.models import AuditLink, Event, EventKind, TransitionRecord
 from editorial.workflow import board, permissions, services, writes
+from editorial.workflow.events import build_event
 from editorial.workflow.exceptions import MissingAuditContext
 from editorial.workflow.system import system_user
 from reviewers.models import Invitation, Review, Signature
@@ -240,3 +243,34 @@ def test_round_trips_of_the_boards_steps_count_begin_and_commit(in_state, editor
         invitation.reviewer,
     )
     assert costs == {"invite": 8, "accept + start review": 9, "accept": 5, "review + sign": 10}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("one_statement", [True, False])
+def test_a_row_no_longer_in_its_state_writes_nothing_of_the_others(in_state, one_statement, monkeypatch):
+    """Several rows written together: one stale row (its state moved meanwhile) and nothing of
+    the others is left once the caller's transaction ends with the error."""
+    if not one_statement:
+        monkeypatch.setattr(writes, "in_one_statement", lambda connection: False)
+    article = in_state("under_review")
+    invitation = Invitation.objects.filter(article=article, status="accepted").first()
+    events_before, history_before = Event.objects.count(), Invitation.history.count()
+    invitation_before = writes.values_of(invitation)
+    invitation.end_reason = "a change that must not stay"
+    invitation._history_user, invitation._change_reason = article.author, "Test"
+    article.valid_signatures += 5
+    stale = writes.Update(article, [Article._meta.get_field("valid_signatures")], "status", "submitted", history=False)
+    changed = writes.Update(invitation, writes.changed_fields(invitation, invitation_before), "status", "accepted")
+    event = build_event(kind=EventKind.DECLINED, actor=article.author, article=article, payload={})
+    with pytest.raises(ConcurrentTransition), transaction.atomic():
+        writes.write_together([changed, stale], [event])
+    assert Invitation.objects.get(pk=invitation.pk).end_reason == ""
+    assert Article.objects.get(pk=article.pk).valid_signatures == 0
+    assert (Event.objects.count(), Invitation.history.count()) == (events_before, history_before)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_are_written_together_only_in_the_callers_transaction(in_state):
+    article = in_state("submitted")
+    with pytest.raises(TransactionManagementError):
+        writes.write_together([], [build_event(kind=EventKind.DECLINED, actor=article.author, article=article)])
