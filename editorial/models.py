@@ -380,7 +380,9 @@ class AuditCheckpoint(models.Model):
     """One run of ``manage.py verify_audit``: how far it verified and what it found.
 
     The next run starts after ``through_link`` and, for each chained table, after the record id
-    in ``marks`` (an incremental run), unless it is ``--full``. The first row, written by the
+    in ``marks`` (an incremental run), unless it is ``--full``; an incremental run also re-reads
+    the older chains of the articles after ``rolling_article`` (its rolling slice, wrapping).
+    The first row, written by the
     migration that began the chain, marks the records written before it: they are not chained.
     """
 
@@ -389,7 +391,11 @@ class AuditCheckpoint(models.Model):
     through_link = models.BigIntegerField(default=0, help_text="The last link verified.")
     marks = models.JSONField(default=dict, help_text="{record type: last record id verified}.")
     start_marks = models.JSONField(default=dict, help_text="{record type: last record id written before the chain}.")
-    links = models.PositiveIntegerField(default=0, help_text="Links verified by this run.")
+    links = models.PositiveIntegerField(default=0, help_text="Links verified by this run (new ones, or all when full).")
+    rolling_article = models.BigIntegerField(
+        default=0, help_text="The last article whose older chain this run's rolling slice re-read (0: none)."
+    )
+    rolling_links = models.PositiveIntegerField(default=0, help_text="Older links the rolling slice re-read.")
     breaks = models.PositiveIntegerField(default=0)
     report = models.TextField(blank=True)
 

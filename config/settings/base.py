@@ -266,7 +266,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "editorial.tasks.watch_retractions",
         "schedule": crontab(hour=env.int("EDITORIAL_RETRACTION_HOUR", default=3), minute=30),
     },
-    # Recompute the audit chains written since the last check; auditors hear of any break.
+    # Recompute the audit chains written since the last check, and a rolling slice of the
+    # older ones (EDITORIAL_AUDIT_FULL_CYCLE_DAYS); auditors hear of any break.
     "audit-chain": {
         "task": "editorial.tasks.verify_audit_chain",
         "schedule": crontab(hour=env.int("EDITORIAL_AUDIT_VERIFY_HOUR", default=2), minute=15),
@@ -278,6 +279,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Audit history --------------------------------------------------------------------
+# Each nightly check also re-reads older chains, a slice a night, so that every link is
+# re-read at least once in this many days (chain_verify.rolling_budget).
+EDITORIAL_AUDIT_FULL_CYCLE_DAYS = env.int("EDITORIAL_AUDIT_FULL_CYCLE_DAYS", default=7)
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
