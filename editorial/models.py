@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from articles.models import Article, ArticleStatus
+from articles.models import Article, ArticleStatus, audit_history
 
 
 def transition_choices() -> list[tuple[str, str]]:
@@ -237,6 +237,8 @@ class ReaderQuestion(models.Model):
 
     Editors dismiss it, merge it into another, or commission an article; an author (or a
     pipeline's account) claims the commission, which opens a draft titled with the question.
+    Each change writes a history row naming who acted and why (``editorial.workflow.questions``);
+    a reader's asking is credited to the system account.
     """
 
     article = models.ForeignKey(
@@ -258,6 +260,8 @@ class ReaderQuestion(models.Model):
     draft = models.OneToOneField(
         "articles.Article", on_delete=models.PROTECT, null=True, blank=True, related_name="from_question"
     )
+
+    history = audit_history()
 
     class Meta:
         ordering = ["-asked_at", "-id"]
