@@ -101,3 +101,17 @@ def test_the_application_cannot_change_a_questions_history(in_state, editor):
     assert forged.history_date.year > 2001
     with connection.cursor() as cursor, pytest.raises(Exception, match="append-only"):
         cursor.execute("DELETE FROM editorial_historicalreaderquestion")
+
+
+@pytest.mark.django_db
+def test_the_articles_history_page_leads_to_its_readers_questions(client, in_state, editor, author, auditor):
+    article = in_state("approved")
+    question = questions.question_ask(article=article, text=QUESTION)
+    questions.question_commission(question=question, actor=editor)
+    draft = questions.question_claim(question=question, actor=author)
+    client.force_login(auditor)
+    question_url = reverse("admin:editorial_readerquestion_change", args=[question.pk])
+    for shown in (article, draft):
+        page = client.get(reverse("admin:articles_article_history", args=[shown.pk])).content.decode()
+        assert "Readers' questions" in page and question_url in page
+    assert "this article answers it" in page
