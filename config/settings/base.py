@@ -272,6 +272,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "editorial.tasks.verify_audit_chain",
         "schedule": crontab(hour=env.int("EDITORIAL_AUDIT_VERIFY_HOUR", default=2), minute=15),
     },
+    # Delete the API's Idempotency-Key records past EDITORIAL_IDEMPOTENCY_KEY_HOURS.
+    "purge-idempotency-keys": {"task": "editorial.tasks.purge_idempotency_keys", "schedule": crontab(minute=40)},
     "daily-digests": {
         "task": "editorial.tasks.send_digests",
         "schedule": crontab(hour=env.int("EDITORIAL_DIGEST_HOUR", default=7), minute=0),
@@ -331,6 +333,10 @@ EDITORIAL_WEBHOOK_ALLOWED_HOSTS = env.list("EDITORIAL_WEBHOOK_ALLOWED_HOSTS", de
 EDITORIAL_WEBHOOK_TIMEOUT = env.float("EDITORIAL_WEBHOOK_TIMEOUT", default=5.0)
 # Hours an API Idempotency-Key is remembered: a retry within them gets the first answer again.
 EDITORIAL_IDEMPOTENCY_KEY_HOURS = env.int("EDITORIAL_IDEMPOTENCY_KEY_HOURS", default=24)
+# The beat's purges of records kept only for a while (editorial.notifications.housekeeping):
+# rows deleted per transaction, and transactions per run (the rest waits for the next run).
+EDITORIAL_PURGE_BATCH = env.int("EDITORIAL_PURGE_BATCH", default=1000)
+EDITORIAL_PURGE_MAX_BATCHES = env.int("EDITORIAL_PURGE_MAX_BATCHES", default=100)
 # Signatures of board members needed before an editor may approve.
 EDITORIAL_APPROVAL_QUORUM = env.int("EDITORIAL_APPROVAL_QUORUM", default=2)
 # First status at which readers see an article: "submitted" (with the pending banner) or

@@ -13,7 +13,7 @@ from celery import shared_task
 from django.conf import settings
 
 from editorial.models import Digest
-from editorial.notifications import delivery, digests, outbox, reminders, retractions
+from editorial.notifications import delivery, digests, housekeeping, outbox, reminders, retractions
 from editorial.notifications.relay import DELIVER_EVENT_TASK
 from editorial.workflow import chain_verify
 
@@ -90,3 +90,9 @@ def verify_audit_chain() -> dict:
         "rolling_article": checkpoint.rolling_article,
         "breaks": checkpoint.breaks,
     }
+
+
+@shared_task(name="editorial.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Delete the API's Idempotency-Key records past their retention, in bounded batches."""
+    return housekeeping.purge_idempotency_keys()
