@@ -142,6 +142,8 @@ ACCOUNTS_LOCKOUT_USERNAME_FAILURES = env.int("ACCOUNTS_LOCKOUT_USERNAME_FAILURES
 ACCOUNTS_LOCKOUT_ADDRESS_FAILURES = env.int("ACCOUNTS_LOCKOUT_ADDRESS_FAILURES", default=20)
 AXES_FAILURE_LIMIT = ACCOUNTS_LOCKOUT_USERNAME_FAILURES
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ACCOUNTS_LOCKOUT_COOLOFF_MINUTES", default=30))
+# Days axes' attempts and logs are kept before the beat deletes them (accounts.lockout).
+ACCOUNTS_ACCESS_RECORD_DAYS = env.int("ACCOUNTS_ACCESS_RECORD_DAYS", default=90)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_LOCKOUT_CALLABLE = "editorial.workspace.sign_in.lockout_response"
@@ -274,6 +276,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Delete the API's Idempotency-Key records past EDITORIAL_IDEMPOTENCY_KEY_HOURS.
     "purge-idempotency-keys": {"task": "editorial.tasks.purge_idempotency_keys", "schedule": crontab(minute=40)},
+    # Delete django-axes' attempts and logs older than ACCOUNTS_ACCESS_RECORD_DAYS.
+    "purge-access-records": {
+        "task": "editorial.tasks.purge_access_records",
+        "schedule": crontab(hour=env.int("EDITORIAL_PURGE_HOUR", default=4), minute=10),
+    },
     "daily-digests": {
         "task": "editorial.tasks.send_digests",
         "schedule": crontab(hour=env.int("EDITORIAL_DIGEST_HOUR", default=7), minute=0),

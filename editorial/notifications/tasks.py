@@ -12,6 +12,7 @@ import random
 from celery import shared_task
 from django.conf import settings
 
+from accounts import lockout
 from editorial.models import Digest
 from editorial.notifications import delivery, digests, housekeeping, outbox, reminders, retractions
 from editorial.notifications.relay import DELIVER_EVENT_TASK
@@ -96,3 +97,9 @@ def verify_audit_chain() -> dict:
 def purge_idempotency_keys() -> int:
     """Delete the API's Idempotency-Key records past their retention, in bounded batches."""
     return housekeeping.purge_idempotency_keys()
+
+
+@shared_task(name="editorial.tasks.purge_access_records")
+def purge_access_records() -> dict:
+    """Delete django-axes' attempts and logs older than ``ACCOUNTS_ACCESS_RECORD_DAYS``."""
+    return lockout.purge_access_records()
