@@ -5,10 +5,15 @@ address; an address after ``ACCOUNTS_LOCKOUT_ADDRESS_FAILURES`` (20) across user
 Failures are the login form's, the signing password's, the second factor's and the API's
 (a wrong token counts against its address only). Both last ``AXES_COOLOFF_TIME`` after the
 latest failure, unless an operator unlocks them first (OWASP ASVS 5.0 §6.3).
+
+Axes deletes a failed attempt once past the cool-off, but only when someone next signs in or
+fails; its logs (of logins, of failures), off in these settings, are never deleted by it.
+``purge_access_records`` (the beat's, daily) deletes all three past
+``ACCOUNTS_ACCESS_RECORD_DAYS``. What an operator must keep of a lockout is in the security log.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
@@ -143,6 +148,26 @@ def reset(*, username: str | None = None, address: str | None = None) -> int:
     if address:
         return AxesProxyHandler.reset_attempts(ip_address=address)
     return 0
+
+
+def purge_access_records() -> dict[str, int]:
+    """Delete axes' records older than ``ACCOUNTS_ACCESS_RECORD_DAYS`` (90); returns the counts.
+
+    The access and failure logs through axes' own handler API (``reset_logs``,
+    ``reset_failure_logs`` with ``age_days``: what ``manage.py axes_reset_logs`` does). Failed
+    attempts as old, unless they still count: never one within the cool-off, and none when
+    there is no cool-off (``AXES_COOLOFF_TIME`` None: a lock lasts until an operator lifts it).
+    """
+    days = settings.ACCOUNTS_ACCESS_RECORD_DAYS
+    attempts = 0
+    if settings.AXES_COOLOFF_TIME is not None:
+        before = timezone.now() - max(timedelta(days=days), settings.AXES_COOLOFF_TIME)
+        attempts = AccessAttempt.objects.filter(attempt_time__lt=before).delete()[0]
+    return {
+        "attempts": attempts,
+        "logs": AxesProxyHandler.reset_logs(age_days=days),
+        "failure_logs": AxesProxyHandler.reset_failure_logs(age_days=days),
+    }
 
 
 def command_request(command: str) -> HttpRequest:

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from articles.models import Article, ArticleStatus
+from articles.models import Article, ArticleStatus, audit_history
 
 
 def transition_choices() -> list[tuple[str, str]]:
@@ -237,6 +237,8 @@ class ReaderQuestion(models.Model):
 
     Editors dismiss it, merge it into another, or commission an article; an author (or a
     pipeline's account) claims the commission, which opens a draft titled with the question.
+    Each change writes a history row naming who acted and why (``editorial.workflow.questions``);
+    a reader's asking is credited to the system account.
     """
 
     article = models.ForeignKey(
@@ -258,6 +260,8 @@ class ReaderQuestion(models.Model):
     draft = models.OneToOneField(
         "articles.Article", on_delete=models.PROTECT, null=True, blank=True, related_name="from_question"
     )
+
+    history = audit_history()
 
     class Meta:
         ordering = ["-asked_at", "-id"]
@@ -295,7 +299,11 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "key"], name="one_idempotency_key_per_owner")]
-        indexes = [models.Index(fields=["owner", "created_at"], name="idempotency_key_age")]
+        indexes = [
+            models.Index(fields=["owner", "created_at"], name="idempotency_key_age"),
+            # The beat's purge of expired keys, whoever's (editorial.notifications.housekeeping).
+            models.Index(fields=["created_at"], name="idempotency_key_expiry"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.owner_id}: {self.key}"
@@ -380,7 +388,9 @@ class AuditCheckpoint(models.Model):
     """One run of ``manage.py verify_audit``: how far it verified and what it found.
 
     The next run starts after ``through_link`` and, for each chained table, after the record id
-    in ``marks`` (an incremental run), unless it is ``--full``. The first row, written by the
+    in ``marks`` (an incremental run), unless it is ``--full``; an incremental run also re-reads
+    the older chains of the articles after ``rolling_article`` (its rolling slice, wrapping).
+    The first row, written by the
     migration that began the chain, marks the records written before it: they are not chained.
     """
 
@@ -389,7 +399,11 @@ class AuditCheckpoint(models.Model):
     through_link = models.BigIntegerField(default=0, help_text="The last link verified.")
     marks = models.JSONField(default=dict, help_text="{record type: last record id verified}.")
     start_marks = models.JSONField(default=dict, help_text="{record type: last record id written before the chain}.")
-    links = models.PositiveIntegerField(default=0, help_text="Links verified by this run.")
+    links = models.PositiveIntegerField(default=0, help_text="Links verified by this run (new ones, or all when full).")
+    rolling_article = models.BigIntegerField(
+        default=0, help_text="The last article whose older chain this run's rolling slice re-read (0: none)."
+    )
+    rolling_links = models.PositiveIntegerField(default=0, help_text="Older links the rolling slice re-read.")
     breaks = models.PositiveIntegerField(default=0)
     report = models.TextField(blank=True)
 

@@ -3,6 +3,8 @@
 from editorial.notifications.tasks import (  # noqa: F401 - imported to register them
     deliver_digest,
     deliver_event,
+    purge_access_records,
+    purge_idempotency_keys,
     requeue_pending_events,
     run_reminders,
     send_digests,

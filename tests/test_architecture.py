@@ -147,4 +147,6 @@ def test_every_task_keeps_its_registered_name():
         "editorial.tasks.run_reminders",
         "editorial.tasks.watch_retractions",
         "editorial.tasks.verify_audit_chain",
+        "editorial.tasks.purge_idempotency_keys",
+        "editorial.tasks.purge_access_records",
     }

@@ -142,6 +142,8 @@ ACCOUNTS_LOCKOUT_USERNAME_FAILURES = env.int("ACCOUNTS_LOCKOUT_USERNAME_FAILURES
 ACCOUNTS_LOCKOUT_ADDRESS_FAILURES = env.int("ACCOUNTS_LOCKOUT_ADDRESS_FAILURES", default=20)
 AXES_FAILURE_LIMIT = ACCOUNTS_LOCKOUT_USERNAME_FAILURES
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ACCOUNTS_LOCKOUT_COOLOFF_MINUTES", default=30))
+# Days axes' attempts and logs are kept before the beat deletes them (accounts.lockout).
+ACCOUNTS_ACCESS_RECORD_DAYS = env.int("ACCOUNTS_ACCESS_RECORD_DAYS", default=90)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_LOCKOUT_CALLABLE = "editorial.workspace.sign_in.lockout_response"
@@ -266,10 +268,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "editorial.tasks.watch_retractions",
         "schedule": crontab(hour=env.int("EDITORIAL_RETRACTION_HOUR", default=3), minute=30),
     },
-    # Recompute the audit chains written since the last check; auditors hear of any break.
+    # Recompute the audit chains written since the last check, and a rolling slice of the
+    # older ones (EDITORIAL_AUDIT_FULL_CYCLE_DAYS); auditors hear of any break.
     "audit-chain": {
         "task": "editorial.tasks.verify_audit_chain",
         "schedule": crontab(hour=env.int("EDITORIAL_AUDIT_VERIFY_HOUR", default=2), minute=15),
+    },
+    # Delete the API's Idempotency-Key records past EDITORIAL_IDEMPOTENCY_KEY_HOURS.
+    "purge-idempotency-keys": {"task": "editorial.tasks.purge_idempotency_keys", "schedule": crontab(minute=40)},
+    # Delete django-axes' attempts and logs older than ACCOUNTS_ACCESS_RECORD_DAYS.
+    "purge-access-records": {
+        "task": "editorial.tasks.purge_access_records",
+        "schedule": crontab(hour=env.int("EDITORIAL_PURGE_HOUR", default=4), minute=10),
     },
     "daily-digests": {
         "task": "editorial.tasks.send_digests",
@@ -278,6 +288,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Audit history --------------------------------------------------------------------
+# Each nightly check also re-reads older chains, a slice a night, so that every link is
+# re-read at least once in this many days (chain_verify.rolling_budget).
+EDITORIAL_AUDIT_FULL_CYCLE_DAYS = env.int("EDITORIAL_AUDIT_FULL_CYCLE_DAYS", default=7)
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
@@ -327,6 +340,10 @@ EDITORIAL_WEBHOOK_ALLOWED_HOSTS = env.list("EDITORIAL_WEBHOOK_ALLOWED_HOSTS", de
 EDITORIAL_WEBHOOK_TIMEOUT = env.float("EDITORIAL_WEBHOOK_TIMEOUT", default=5.0)
 # Hours an API Idempotency-Key is remembered: a retry within them gets the first answer again.
 EDITORIAL_IDEMPOTENCY_KEY_HOURS = env.int("EDITORIAL_IDEMPOTENCY_KEY_HOURS", default=24)
+# The beat's purges of records kept only for a while (editorial.notifications.housekeeping):
+# rows deleted per transaction, and transactions per run (the rest waits for the next run).
+EDITORIAL_PURGE_BATCH = env.int("EDITORIAL_PURGE_BATCH", default=1000)
+EDITORIAL_PURGE_MAX_BATCHES = env.int("EDITORIAL_PURGE_MAX_BATCHES", default=100)
 # Signatures of board members needed before an editor may approve.
 EDITORIAL_APPROVAL_QUORUM = env.int("EDITORIAL_APPROVAL_QUORUM", default=2)
 # First status at which readers see an article: "submitted" (with the pending banner) or

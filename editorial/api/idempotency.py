@@ -43,7 +43,8 @@ PARAMETER = OpenApiParameter(
     description=(
         "A unique key for this request (1-255 printable ASCII characters, e.g. a UUID). A retry with "
         "the same key and the same body gets the first answer again, with Idempotent-Replayed: true, "
-        "and creates nothing; the same key with another request is a 422. Keys are remembered 24 hours."
+        "and creates nothing; the same key with another request is a 422. Keys are remembered 24 hours, "
+        "then forgotten."
     ),
 )
 

@@ -12,8 +12,9 @@ import random
 from celery import shared_task
 from django.conf import settings
 
+from accounts import lockout
 from editorial.models import Digest
-from editorial.notifications import delivery, digests, outbox, reminders, retractions
+from editorial.notifications import delivery, digests, housekeeping, outbox, reminders, retractions
 from editorial.notifications.relay import DELIVER_EVENT_TASK
 from editorial.workflow import chain_verify
 
@@ -78,6 +79,27 @@ def watch_retractions() -> dict:
 
 @shared_task(name="editorial.tasks.verify_audit_chain")
 def verify_audit_chain() -> dict:
-    """The nightly check of the audit chains from the last checkpoint; auditors hear of breaks."""
+    """The nightly check of the audit chains from the last checkpoint, and a rolling slice of the
+    older ones (every link re-read within ``EDITORIAL_AUDIT_FULL_CYCLE_DAYS``); auditors hear of breaks.
+
+    Returns the new links read, the older ones the slice re-read, the last article the slice reached, the breaks.
+    """
     checkpoint = chain_verify.verify_and_alert().checkpoint
-    return {"links": checkpoint.links, "breaks": checkpoint.breaks}
+    return {
+        "links": checkpoint.links,
+        "rolling_links": checkpoint.rolling_links,
+        "rolling_article": checkpoint.rolling_article,
+        "breaks": checkpoint.breaks,
+    }
+
+
+@shared_task(name="editorial.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Delete the API's Idempotency-Key records past their retention, in bounded batches."""
+    return housekeeping.purge_idempotency_keys()
+
+
+@shared_task(name="editorial.tasks.purge_access_records")
+def purge_access_records() -> dict:
+    """Delete django-axes' attempts and logs older than ``ACCOUNTS_ACCESS_RECORD_DAYS``."""
+    return lockout.purge_access_records()

@@ -6,14 +6,22 @@ chain, a record of a chained table that no link covers (inserted outside the app
 back-dated row for instance), a version whose content no longer hashes to its hash, a
 signature whose hash is not its version's. It stores a checkpoint; the next run starts after
 it (the nightly task), unless ``full``.
+
+An incremental run also re-reads a rolling slice of older chains, whole articles in id order
+from where the last slice stopped (the checkpoint's ``rolling_article``), wrapping to the first
+article: at least 1/``EDITORIAL_AUDIT_FULL_CYCLE_DAYS`` of the links each run, so nightly runs
+re-read every link at least once in that many days, and a record changed long ago is found
+without a ``--full`` run.
 """
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Subquery
+from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 
 from articles import content
@@ -68,6 +76,9 @@ class _Run:
         self.breaks: list[Break] = []
         self.heads: dict[int, tuple[str, int]] = {}
         self.links = 0
+        self.rolling_from = last.rolling_article if last else 0
+        self.rolling_article = self.rolling_from
+        self.rolling_links = 0
 
     def report(self, article_id, record: str, what: str) -> None:
         self.breaks.append(Break(article_id, record, what))
@@ -75,11 +86,16 @@ class _Run:
     # --- The links, in each article's order ------------------------------------------------
 
     def check_links(self) -> int:
-        through = self.from_link
+        """The links written since the checkpoint (all of them when full), then the heads."""
+        through = self._check_chain(AuditLink.objects.filter(id__gt=self.from_link), through=self.from_link)
+        self._check_heads()
+        return through
+
+    def _check_chain(self, links, *, through: int) -> int:
+        """Check ``links`` in each article's order with their records; note each article's head."""
         previous = None
         buffer: list[AuditLink] = []
-        links = AuditLink.objects.filter(id__gt=self.from_link).order_by("article_id", "seq")
-        for link in links.iterator(chunk_size=BATCH):
+        for link in links.order_by("article_id", "seq").iterator(chunk_size=BATCH):
             through = max(through, link.id)
             if previous is None or previous.article_id != link.article_id:
                 previous = self._link_before(link)
@@ -91,8 +107,40 @@ class _Run:
                 self._check_records(buffer)
                 buffer = []
         self._check_records(buffer)
-        self._check_heads()
         return through
+
+    # --- The rolling slice of older chains ---------------------------------------------------
+
+    def check_rolling_slice(self) -> Q | None:
+        """Re-read the whole chains (to the checkpoint's link) of the next articles in id order.
+
+        The slice starts after ``rolling_from`` and takes articles until their chains hold at
+        least ``rolling_budget()`` links, wrapping to the first article; it reads those links and
+        their records, and the heads of their articles are checked with the others. Returns the
+        articles it covered (a filter on ``article_id``), None if there was nothing to read.
+        A run reads ``rolling_budget()`` links plus at most one article's chain.
+        """
+        budget = rolling_budget()
+        taken, end, wrapped = 0, self.rolling_from, False
+        after = Article.objects.filter(pk__gt=self.rolling_from, audit_length__gt=0)
+        then = Article.objects.filter(pk__lte=self.rolling_from, audit_length__gt=0)
+        for wrapping, articles in enumerate((after, then)):
+            for pk, length in articles.order_by("pk").values_list("pk", "audit_length").iterator(chunk_size=BATCH):
+                if taken >= budget:
+                    break
+                taken, end, wrapped = taken + length, pk, bool(wrapping)
+        if not taken:
+            self.rolling_article = 0
+            return None
+        if wrapped:
+            covered = Q(article_id__gt=self.rolling_from) | Q(article_id__lte=end)
+        else:
+            covered = Q(article_id__gt=self.rolling_from, article_id__lte=end)
+        before = self.links
+        self._check_chain(AuditLink.objects.filter(covered, id__lte=self.from_link), through=0)
+        self.rolling_links, self.links = self.links - before, before
+        self.rolling_article = end
+        return covered
 
     def _link_before(self, link: AuditLink) -> AuditLink | None:
         if link.seq == 1:
@@ -190,10 +238,14 @@ class _Run:
 
     # --- Signed content --------------------------------------------------------------------------
 
-    def check_signed_content(self, *, version_mark: int, signature_mark: int) -> None:
-        versions = ArticleVersion.objects.filter(pk__gt=version_mark).only(
-            "pk", "article_id", "content", "content_hash"
-        )
+    def check_signed_content(self, *, version_mark: int, signature_mark: int, covered: Q | None = None) -> None:
+        """The versions and signatures after the marks, and all those of the ``covered`` articles."""
+        versions = ArticleVersion.objects.filter(pk__gt=version_mark)
+        signatures = Signature.objects.filter(pk__gt=signature_mark)
+        if covered is not None:
+            versions = ArticleVersion.objects.filter(Q(pk__gt=version_mark) | covered)
+            signatures = Signature.objects.filter(Q(pk__gt=signature_mark) | covered)
+        versions = versions.only("pk", "article_id", "content", "content_hash")
         for version in versions.iterator(chunk_size=BATCH):
             if content.content_hash(version.content) != version.content_hash:
                 self.report(
@@ -201,9 +253,7 @@ class _Run:
                     f"article version #{version.pk}",
                     "its content no longer hashes to the hash that signatures name",
                 )
-        signatures = Signature.objects.filter(pk__gt=signature_mark).values_list(
-            "pk", "article_id", "content_hash", "version__content_hash"
-        )
+        signatures = signatures.values_list("pk", "article_id", "content_hash", "version__content_hash")
         for pk, article_id, signed, hashed in signatures.iterator(chunk_size=BATCH):
             if signed != hashed:
                 self.report(article_id, f"signature #{pk}", "the hash signed is not its version's hash")
@@ -216,21 +266,31 @@ def _when(record):
     return None
 
 
+def rolling_budget() -> int:
+    """Links one run's rolling slice re-reads: the links there are over ``EDITORIAL_AUDIT_FULL_CYCLE_DAYS``.
+
+    That many nightly runs re-read every link; counting them is one pass over the links' index.
+    """
+    return math.ceil(AuditLink.objects.count() / max(1, settings.EDITORIAL_AUDIT_FULL_CYCLE_DAYS))
+
+
 def verify(*, full: bool = False) -> Outcome:
     """Verify from the last checkpoint (or everything, ``full``); store and return the outcome.
 
     Returns an ``Outcome`` whose ``breaks`` lists every break found (empty: the chains hold)
     and whose ``checkpoint`` is the new stored checkpoint. Reads in batches of ``BATCH``; the
-    time of an incremental run grows with what was written since the last one.
+    time of an incremental run grows with what was written since the last one, plus its
+    rolling slice of older chains (``_Run.check_rolling_slice``), which a full run needs not.
     """
     run = _Run(full=full)
     version_type, signature_type = ArticleVersion._meta.label_lower, Signature._meta.label_lower
     version_mark, signature_mark = int(run.marks.get(version_type, 0)), int(run.marks.get(signature_type, 0))
     if run.full:
         version_mark = signature_mark = 0
+    covered = None if run.full else run.check_rolling_slice()
     through = run.check_links()
     run.check_unchained()
-    run.check_signed_content(version_mark=version_mark, signature_mark=signature_mark)
+    run.check_signed_content(version_mark=version_mark, signature_mark=signature_mark, covered=covered)
     with transaction.atomic():
         checkpoint = AuditCheckpoint.objects.create(
             full=run.full,
@@ -238,6 +298,8 @@ def verify(*, full: bool = False) -> Outcome:
             marks=run.marks,
             start_marks=run.start_marks,
             links=run.links,
+            rolling_article=run.rolling_article,
+            rolling_links=run.rolling_links,
             breaks=len(run.breaks),
             report="\n".join(str(b) for b in run.breaks[:1000]),
         )
@@ -286,17 +348,18 @@ def verify_and_alert(*, full: bool = False) -> Outcome:
 def status_for(article_id: int) -> dict | None:
     """What an article's history page says of the chain: the last check, and this article's
     breaks found by any check since the last full one (an incremental run does not repeat a
-    break found before). None before any check ran."""
+    break found before in what is new; its rolling slice may, listed once). None before any
+    check ran."""
     checkpoint = AuditCheckpoint.objects.order_by("-id").only("verified_at", "full").first()
     if checkpoint is None:
         return None
     prefix = f"article {article_id}: "
     last_full = AuditCheckpoint.objects.filter(full=True).order_by("-id").values("id")[:1]
     reports = AuditCheckpoint.objects.filter(id__gte=Subquery(last_full), breaks__gt=0, report__contains=prefix)
-    mine = [
+    mine = dict.fromkeys(
         line[len(prefix) :]
         for report in reports.order_by("id").values_list("report", flat=True)
         for line in report.splitlines()
         if line.startswith(prefix)
-    ]
-    return {"verified_at": checkpoint.verified_at, "full": checkpoint.full, "breaks": mine}
+    )  # a break the rolling slice finds again on its next pass is listed once
+    return {"verified_at": checkpoint.verified_at, "full": checkpoint.full, "breaks": list(mine)}

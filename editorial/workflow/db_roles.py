@@ -29,6 +29,7 @@ APPEND_ONLY = (
     "editorial_auditcheckpoint",
     "editorial_auditlink",
     "editorial_digest",
+    "editorial_historicalreaderquestion",
     "editorial_transitionrecord",
     "reviewers_failedsignatureattempt",
     "reviewers_historicalinvitation",
@@ -68,6 +69,7 @@ CLOCKED = {
     "editorial_auditcheckpoint": "verified_at",
     "editorial_auditlink": "created_at",
     "editorial_event": "created_at",
+    "editorial_historicalreaderquestion": "history_date",
     "editorial_notification": "created_at",
     "editorial_transitionrecord": "created_at",
     "reviewers_failedsignatureattempt": "attempted_at",
@@ -78,6 +80,10 @@ CLOCKED = {
     "reviewers_review": "submitted_at",
     "reviewers_signature": "signed_at",
 }
+
+#: Clocked tables created after the migration that installs the clocks (editorial 0014): the
+#: migration creating each installs its own (``install_clock``), and ``install_triggers`` skips it.
+CLOCKED_LATER = ("editorial_historicalreaderquestion",)
 
 CLOCK_FUNCTION = """
 CREATE OR REPLACE FUNCTION editorial_database_clock() RETURNS trigger AS $$
@@ -113,6 +119,8 @@ def install_triggers(schema_editor) -> None:
     schema_editor.execute(CLOCK_FUNCTION, params=None)
     schema_editor.execute(IDENTITY_FUNCTION, params=None)
     for table, column in CLOCKED.items():
+        if table in CLOCKED_LATER:
+            continue
         schema_editor.execute(
             f"CREATE TRIGGER {table}_database_clock BEFORE INSERT ON {table} "
             f"FOR EACH ROW EXECUTE FUNCTION editorial_database_clock('{column}');",
@@ -127,11 +135,30 @@ def install_triggers(schema_editor) -> None:
         )
 
 
+def install_clock(schema_editor, tables) -> None:
+    """The database's clock on ``tables`` added after ``install_triggers`` ran (a migration)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute(CLOCK_FUNCTION, params=None)
+    for table in tables:
+        schema_editor.execute(
+            f"CREATE TRIGGER {table}_database_clock BEFORE INSERT ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION editorial_database_clock('{CLOCKED[table]}');",
+            params=None,
+        )
+
+
+def remove_clock(schema_editor, tables) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table in tables:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_database_clock ON {table};", params=None)
+
+
 def remove_triggers(schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in CLOCKED:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_database_clock ON {table};", params=None)
+    remove_clock(schema_editor, [table for table in CLOCKED if table not in CLOCKED_LATER])
     for table in IMMUTABLE_COLUMNS:
         schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_keep_identity ON {table};", params=None)
 

@@ -5,7 +5,10 @@ made plain (``sanitise``) and refused when it carries an e-mail address or a tel
 number. Editors dismiss a question, merge it into another that asks the same, or commission
 an article; an author (or a drafting pipeline's account, which holds the Authors role)
 claims the commission, which opens a draft in their name titled with the question. Each
-change locks the question's row, so two editors or two authors cannot both win.
+change locks the question's row, so two editors or two authors cannot both win, and writes a
+history row (django-simple-history) naming who acted and why: the editor's note after what
+was done ("Dismissed: …"), the draft a claim opened; a reader's asking is credited to the
+system account, readers having none. Auditors read it on the question's page.
 """
 
 import html
@@ -18,8 +21,10 @@ from django.utils import timezone
 from articles.models import Article
 from editorial.models import QUESTION_LIMIT, QuestionStatus, ReaderQuestion
 from editorial.workflow import permissions, services
+from editorial.workflow.audit import set_audit_context
 from editorial.workflow.contract import boundary
 from editorial.workflow.exceptions import InvalidInput, NotPermitted, WrongState
+from editorial.workflow.system import system_user
 
 #: The fewest characters a question has (a shorter one cannot be triaged).
 QUESTION_MINIMUM = 10
@@ -63,7 +68,10 @@ def question_ask(*, article: Article, text: str) -> ReaderQuestion:
             "no personal details.",
             fields={"text": "personal_data"},
         )
-    return ReaderQuestion.objects.create(article=article, text=plain)
+    question = ReaderQuestion(article=article, text=plain)
+    set_audit_context(question, actor=system_user(), reason="Asked by a reader on the article's public page")
+    question.save()
+    return question
 
 
 def _lock(question: ReaderQuestion) -> ReaderQuestion:
@@ -75,11 +83,14 @@ def _require_open(question: ReaderQuestion, verb: str) -> None:
         raise WrongState(f"This question is {question.get_status_display().lower()}: only an open one can be {verb}.")
 
 
-def _handle(question: ReaderQuestion, *, actor, status: str, reason: str) -> ReaderQuestion:
+def _handle(question: ReaderQuestion, *, actor, status: str, reason: str, done: str) -> ReaderQuestion:
+    """Record an editor's decision: the status, who and when, the note; its history row says
+    ``done``, then the note if there is one ("Dismissed: out of scope")."""
     question.status = status
     question.handled_by = actor
     question.handled_at = timezone.now()
     question.note = reason.strip()
+    set_audit_context(question, actor=actor, reason=f"{done}: {question.note}" if question.note else done)
     question.save()
     return question
 
@@ -91,7 +102,7 @@ def question_dismiss(*, question: ReaderQuestion, actor, reason: str = "") -> Re
         current = _lock(question)
         permissions.require_question_triage(actor)
         _require_open(current, "dismissed")
-        return _handle(current, actor=actor, status=QuestionStatus.DISMISSED, reason=reason)
+        return _handle(current, actor=actor, status=QuestionStatus.DISMISSED, reason=reason, done="Dismissed")
 
 
 @boundary
@@ -115,7 +126,8 @@ def question_merge(*, question: ReaderQuestion, actor, into: ReaderQuestion, rea
             standing = target.get_status_display().lower()
             raise WrongState(f"Merge into a question that still stands: that one is {standing}.")
         current.merged_into = target
-        return _handle(current, actor=actor, status=QuestionStatus.MERGED, reason=reason)
+        done = f"Merged into question {target.pk}"
+        return _handle(current, actor=actor, status=QuestionStatus.MERGED, reason=reason, done=done)
 
 
 @boundary
@@ -125,7 +137,8 @@ def question_commission(*, question: ReaderQuestion, actor, reason: str = "") ->
         current = _lock(question)
         permissions.require_question_triage(actor)
         _require_open(current, "commissioned")
-        return _handle(current, actor=actor, status=QuestionStatus.COMMISSIONED, reason=reason)
+        done = "Commissioned an article"
+        return _handle(current, actor=actor, status=QuestionStatus.COMMISSIONED, reason=reason, done=done)
 
 
 def draft_title(text: str) -> str:
@@ -160,5 +173,6 @@ def question_claim(*, question: ReaderQuestion, actor) -> Article:
         current.claimed_by = actor
         current.claimed_at = timezone.now()
         current.draft = article
+        set_audit_context(current, actor=actor, reason=f"Claimed: draft article {article.pk} opened")
         current.save()
     return article

@@ -6,6 +6,7 @@ A mixin of ``ArticleAdmin`` (``editorial.workspace.articles``); every write call
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,7 +14,7 @@ from django.urls import path, reverse
 from articles.models import Article, Reference
 from articles.rendering import render_markdown
 from editorial import parsing
-from editorial.models import Notification
+from editorial.models import Notification, ReaderQuestion
 from editorial.reads import checks, history, rounds
 from editorial.reads import provenance as machine_reads
 from editorial.workflow import board, chain_verify, outcomes, permissions, services, signing, sources
@@ -265,6 +266,11 @@ class ArticlePagesMixin:
             "chain_length": article.audit_length,
             "compare_url": reverse("admin:articles_article_compare", args=[article.pk]),
             "can_export": permissions.may_export_audit(request.user),
+            "reader_questions": list(
+                ReaderQuestion.objects.filter(Q(article=article) | Q(draft=article)).order_by("asked_at", "id")[:200]
+            )
+            if permissions.sees_every_article(request.user)
+            else [],
             "notification_log": list(
                 Notification.objects.filter(event__article=article)
                 .select_related("event", "recipient")

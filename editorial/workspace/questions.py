@@ -1,8 +1,9 @@
 """The workspace's queue of readers' follow-up questions.
 
-Editors (and auditors, read-only) see every question; authors see the commissions open to
-claim and those they claimed; board members see none. Every act is a POST to one of the
-question's action URLs, which calls a service in ``editorial.workflow.questions``.
+Editors (and auditors, read-only) see every question, with its history (who asked for what,
+when and why); authors see the commissions open to claim and those they claimed; board
+members see none. Every act is a POST to one of the question's action URLs, which calls a
+service in ``editorial.workflow.questions``.
 """
 
 from django.contrib import admin, messages
@@ -91,6 +92,9 @@ class ReaderQuestionAdmin(admin.ModelAdmin):
             "may_claim": permissions.may_claim_question(user) and question.status == QuestionStatus.COMMISSIONED,
             "similar": similar,
             "duplicates": question.duplicates.all()[:50],
+            "history": list(question.history.order_by("history_date", "history_id")[:200])
+            if permissions.sees_every_article(user)
+            else [],
             "error": error,
             "draft_url": reverse("admin:articles_article_change", args=[question.draft_id])
             if question.draft_id and permissions.may_view_article(user, question.draft)

@@ -9,8 +9,8 @@ from editorial.workflow import chain_verify
 class Command(BaseCommand):
     help = (
         "Recompute each article's audit chain and every signed content hash from the last "
-        "checkpoint (--full: from the beginning). Prints each break (article, record, what "
-        "differs), alerts the auditors in their inbox and exits 1 if there is any."
+        "checkpoint, and a rolling slice of older chains (--full: from the beginning). Prints "
+        "each break (article, record, what differs), alerts the auditors in their inbox and exits 1 if there is any."
     )
 
     def add_arguments(self, parser):
@@ -22,8 +22,15 @@ class Command(BaseCommand):
         for found in outcome.breaks:
             self.stderr.write(f"BREAK {found}")
         when = timezone.localtime(checkpoint.verified_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-        scope = "full" if checkpoint.full else "since the last checkpoint"
-        summary = f"{checkpoint.links} link(s) verified ({scope}) at {when}: {len(outcome.breaks)} break(s)."
+        if checkpoint.full:
+            read = f"{checkpoint.links} link(s) verified (full)"
+        else:
+            read = (
+                f"{checkpoint.links} link(s) verified since the last checkpoint, and "
+                f"{checkpoint.rolling_links} older one(s) re-read (rolling slice, through article "
+                f"{checkpoint.rolling_article})"
+            )
+        summary = f"{read} at {when}: {len(outcome.breaks)} break(s)."
         if outcome.breaks:
             raise CommandError(summary, returncode=1)
         self.stdout.write(summary + " The chains hold.")
