@@ -13,10 +13,11 @@ when a signature is added, a new version submitted or a competing interest ruled
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Q
 
 from articles.models import Article
 from editorial.workflow import writes
-from reviewers.models import InvitationStatus, Recommendation, Review, Signature, SignatureMeaning
+from reviewers.models import OPEN, Invitation, InvitationStatus, Recommendation, Review, Signature, SignatureMeaning
 
 
 @dataclass
@@ -28,6 +29,9 @@ class ApprovalStatus:
     #: The round's completed reviews, in the order the reviewers were invited (the decision
     #: letter quotes them: ``signing.decision_letter(..., reviews=...)`` reads them from here).
     round_reviews: list = field(default_factory=list)
+    #: Whether any invitation of the article is still invited or accepted, as read with the
+    #: reviews (after the transition's lock: a round closing asks it, ``rounds.close_round``).
+    open_invitations: bool = False
 
     @property
     def quorum_reached(self) -> bool:
@@ -40,17 +44,24 @@ class ApprovalStatus:
         return text
 
 
+def known_status(article: Article) -> ApprovalStatus | None:
+    """The approval status already read for the article object as it is now, else None (no query)."""
+    key = (article.review_round, article.current_version_id, settings.EDITORIAL_APPROVAL_QUORUM)
+    cached = article.__dict__.get("_approval_status")
+    return cached[1] if cached and cached[0] == key else None
+
+
 def approval_status(article: Article) -> ApprovalStatus:
     """Count the signatures that hold on the article's current version (two queries).
 
     Remembered on the article object for its current round and version: the state
     machine's condition, the approve service and the page all ask within one request.
     """
-    key = (article.review_round, article.current_version_id, settings.EDITORIAL_APPROVAL_QUORUM)
-    cached = article.__dict__.get("_approval_status")
-    if cached and cached[0] == key:
-        return cached[1]
+    known = known_status(article)
+    if known is not None:
+        return known
     status = _count(article)
+    key = (article.review_round, article.current_version_id, settings.EDITORIAL_APPROVAL_QUORUM)
     article.__dict__["_approval_status"] = (key, status)
     return status
 
@@ -72,7 +83,18 @@ def _count(article: Article) -> ApprovalStatus:
             status.not_counted.append((signature, "disqualifying competing interest"))
         else:
             status.valid.append(signature)
-    status.round_reviews = completed_reviews(article, article.review_round)
+    # The round's invitations with their reviews, and any invitation still open: one read.
+    invitations = (
+        Invitation.objects.filter(article=article)
+        .filter(Q(review_round=article.review_round, status=InvitationStatus.COMPLETED) | Q(status__in=OPEN))
+        .select_related("review", "reviewer__reviewer_profile")
+        .order_by("invited_at", "pk")
+    )
+    for invitation in invitations:
+        if invitation.status in OPEN:
+            status.open_invitations = True
+        elif hasattr(invitation, "review"):
+            status.round_reviews.append(invitation.review)
     status.open_rejects = [
         review
         for review in status.round_reviews

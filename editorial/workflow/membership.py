@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save
 
+from articles.models import Article
 from editorial.models import EventKind
 from editorial.workflow.audit import set_audit_context
 from editorial.workflow.events import record_event
@@ -37,6 +38,14 @@ def member_left(user, *, why: str) -> list[int]:
     if holds_board_role(user):
         return []
     with transaction.atomic():
+        # Their articles first, in id order, then the invitations: the order every board step
+        # takes its locks in (``board._lock_invitation``), so the two never deadlock.
+        article_ids = set(
+            Invitation.objects.filter(reviewer=user, status__in=OPEN).values_list("article_id", flat=True)
+        )
+        if not article_ids:
+            return []
+        list(Article.objects.select_for_update(of=("self",)).filter(pk__in=article_ids).order_by("pk").values("pk"))
         open_ones = list(
             Invitation.objects.select_for_update(of=("self",)).filter(reviewer=user, status__in=OPEN).order_by("pk")
         )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -103,13 +103,14 @@ def _same(row: AIProvenance, facts: dict) -> bool:
     return row.facts() == {**facts, "generated_at": facts["generated_at"].isoformat()}
 
 
-def write_declaration(*, article: Article, actor, provenance) -> AIProvenance | None:
+def write_declaration(*, article: Article, actor, provenance, changed=lambda article: None) -> AIProvenance | None:
     """Replace, keep or remove ``article``'s declaration inside the caller's transaction.
 
     For services that have already checked that ``actor`` may edit ``article`` (article_create,
     article_update, ``provenance_declare``). ``provenance``: UNCHANGED (nothing is read or
     written; returns None), None (no machine was involved: remove it) or a mapping
-    (``clean_declaration``). Returns the declaration in force after it.
+    (``clean_declaration``). ``changed(article)`` is called when the declaration changes.
+    Returns the declaration in force after it.
     """
     if provenance is UNCHANGED:
         return None
@@ -117,12 +118,14 @@ def write_declaration(*, article: Article, actor, provenance) -> AIProvenance | 
     if provenance is None:
         if current is not None:
             current.delete()
+            changed(article)
         return None
     facts = clean_declaration(provenance)
     if current is not None and _same(current, facts):
         return current
     if current is not None:
         current.delete()
+    changed(article)
     return AIProvenance.objects.create(
         article=article,
         tool=facts["tool"],
@@ -136,6 +139,16 @@ def write_declaration(*, article: Article, actor, provenance) -> AIProvenance | 
     )
 
 
+def _article_changed(article: Article) -> None:
+    """A declaration changed on its own changes the article: its ``row_version`` (the edit forms'
+    and the API's concurrency token) moves on, so a copy read before is refused as stale (the
+    article services move it themselves when they write a declaration with the text). The
+    submit relies on it: its lock reads ``ai_declared`` in the locking statement, which cannot
+    see a declaration committed while it waited for the lock, but sees the row_version moved."""
+    Article.objects.filter(pk=article.pk).update(row_version=F("row_version") + 1)
+    article.row_version += 1
+
+
 @boundary
 def provenance_declare(*, article: Article, actor, provenance=UNCHANGED) -> AIProvenance | None:
     """Declare (or, with None, withdraw) that a machine drafted parts of an editable article.
@@ -147,7 +160,7 @@ def provenance_declare(*, article: Article, actor, provenance=UNCHANGED) -> AIPr
     with transaction.atomic():
         current = Article.objects.select_for_update().get(pk=article.pk)
         permissions.require_content_edit(actor, current)
-        return write_declaration(article=current, actor=actor, provenance=provenance)
+        return write_declaration(article=current, actor=actor, provenance=provenance, changed=_article_changed)
 
 
 #: Whether the article in hand has a draft declaration: an annotation for the submit's lock.

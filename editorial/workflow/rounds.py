@@ -7,8 +7,6 @@ both with the reason "round closed"; their reviewers are told once, by one event
 a closed round can be accepted, reviewed or reminded again (the product's rule "Reviews").
 """
 
-from django.db.models import Exists, OuterRef
-
 from articles.models import Article
 from editorial.models import EventKind
 from editorial.workflow.audit import set_audit_context
@@ -29,12 +27,7 @@ CAUSES = {
 }
 
 
-#: Whether an article has an open invitation: the transition's lock asks it in the same query
-#: (``services._lock(..., with_open_invitations=True)``), so a round with none costs nothing.
-HAS_OPEN_INVITATIONS = Exists(Invitation.objects.filter(article=OuterRef("pk"), status__in=OPEN))
-
-
-def close_round(article: Article, *, actor, transition: str) -> list[int]:
+def close_round(article: Article, *, actor, transition: str, none_open: bool = False) -> list[int]:
     """End every open invitation of the (locked) ``article``: invited -> cancelled, accepted -> closed.
 
     Runs inside the caller's transaction, after ``transition`` (one of ``ROUND_CLOSERS``) has
@@ -42,9 +35,13 @@ def close_round(article: Article, *, actor, transition: str) -> list[int]:
     and ``end_reason`` "round closed"; one ``round.closed`` event names them all, so each
     reviewer is told once. Returns the ids of the invitations ended (an empty list, and no
     event, when none was open). Invitations of earlier rounds still open (data from before
-    this rule) are ended too.
+    this rule) are ended too. ``none_open``: the caller has read, after taking the article's
+    lock, that no invitation is open (``approval.ApprovalStatus.open_invitations``), and no
+    query is needed. A read in the locking statement itself would not do: under READ COMMITTED
+    it sees the rows committed before it waited for the lock, not an invitation written by the
+    transaction it waited for.
     """
-    if getattr(article, "open_invitations", None) is False:  # the lock looked: none open
+    if none_open:
         return []
     cause = CAUSES.get(transition, transition.replace("_", " "))
     ended = []

@@ -18,7 +18,18 @@ from accounts import identity
 from articles import content
 from articles.models import Article, ArticleVersion
 from editorial.models import TransitionRecord
-from editorial.workflow import chain, checks, invitations, permissions, refusals, revisions, rounds, signing, writes
+from editorial.workflow import (
+    approval,
+    chain,
+    checks,
+    invitations,
+    permissions,
+    refusals,
+    revisions,
+    rounds,
+    signing,
+    writes,
+)
 from editorial.workflow import provenance as _provenance
 from editorial.workflow.approval import approval_status
 from editorial.workflow.audit import set_audit_context
@@ -37,9 +48,7 @@ from editorial.workflow.outcomes import OUTCOMES, reason_is_required
 from editorial.workflow.references import references_replace, write_references
 
 
-def _lock(
-    article: Article, *, with_version: bool = False, with_declaration: bool = False, with_open_invitations: bool = False
-) -> Article:
+def _lock(article: Article, *, with_version: bool = False, with_declaration: bool = False) -> Article:
     """The article as it is now in the database, locked until the transaction ends; in the same
     query, what the transition needs: its current version (``with_version``, the whole text as
     JSON: to sign it), whether AI provenance is declared (``ai_declared``: a submission copies
@@ -49,8 +58,6 @@ def _lock(
     locked = Article.objects.select_for_update(of=("self",)).select_related(*related)
     if with_declaration:
         locked = locked.annotate(ai_declared=_provenance.DECLARED)
-    if with_open_invitations:
-        locked = locked.annotate(open_invitations=rounds.HAS_OPEN_INVITATIONS)
     return locked.get(pk=article.pk)
 
 
@@ -102,7 +109,6 @@ def _fire(*, article: Article, name: str, **fire) -> Article:
             article,
             with_version=name == "approve",
             with_declaration=name in ("submit", "resubmit"),
-            with_open_invitations=name in rounds.ROUND_CLOSERS,
         )
         return _fire_locked(current, article, name=name, **fire)
 
@@ -171,7 +177,9 @@ def _fire_locked(
     extra, written_with = caused if isinstance(caused, tuple) else (caused, [])
     event = None
     if name in rounds.ROUND_CLOSERS:
-        rounds.close_round(current, actor=actor, transition=name)
+        known = approval.known_status(current)  # read under the lock by this transition's checks
+        none_open = known is not None and not known.open_invitations
+        rounds.close_round(current, actor=actor, transition=name, none_open=none_open)
     if outcome.event:
         event = build_event(
             kind=outcome.event,
