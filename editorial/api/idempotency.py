@@ -55,6 +55,14 @@ class KeyReused(APIException):
     default_detail = "This Idempotency-Key was already used with a different request: use a new key for a new request."
 
 
+class KeyInFlux(APIException):
+    """The key was taken and released again at each of a few attempts (expired meanwhile): 409."""
+
+    status_code = 409
+    default_code = "idempotency_key_in_flux"
+    default_detail = "This Idempotency-Key is being taken and released by other requests: try again."
+
+
 def fingerprint(request) -> str:
     """SHA-256 (hex) of the request's method, path and parsed body: what "the same request" means.
 
@@ -91,12 +99,18 @@ def _claim(owner, key: str, printed: str) -> tuple[IdempotencyKey, bool]:
     lifetime = timedelta(hours=settings.EDITORIAL_IDEMPOTENCY_KEY_HOURS)
     # The owner's expired keys go: this keeps the table to what a day of calls leaves.
     IdempotencyKey.objects.filter(owner=owner, created_at__lt=timezone.now() - lifetime).delete()
-    try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(owner=owner, key=key, fingerprint=printed), False
-    except IntegrityError:
-        # The unique index made this wait for the other request's transaction, which committed.
-        return IdempotencyKey.objects.get(owner=owner, key=key), True
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(owner=owner, key=key, fingerprint=printed), False
+        except IntegrityError:
+            # The unique index made this wait for the other request's transaction, which committed.
+            # The row may have gone since, expired (the hourly purge, or another request of the
+            # owner's): the key is then free again, and the next attempt takes it.
+            taken = IdempotencyKey.objects.filter(owner=owner, key=key).first()
+            if taken is not None:
+                return taken, True
+    raise KeyInFlux()
 
 
 def idempotent(handler):

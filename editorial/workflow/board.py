@@ -322,6 +322,18 @@ def invitation_rule_conflict(*, invitation: Invitation, actor, disqualifying: bo
 # --- Reviews ------------------------------------------------------------------------------------
 
 
+def _refuse_review(invitation: Invitation, article: Article) -> None:
+    """Refuse (409, WrongState) a review the invitation's state or its round no longer allows."""
+    if invitation.status == InvitationStatus.COMPLETED:
+        raise WrongState("You have already reviewed this round of the article.")
+    _require_state(invitation, "complete", "review on")
+    if article.status != ArticleStatus.UNDER_REVIEW or article.review_round != invitation.review_round:
+        raise WrongState(
+            f"The article is {article.get_status_display().lower()} (round {article.review_round}): "
+            f"round {invitation.review_round} is no longer open for reviews."
+        )
+
+
 @boundary
 def review_submit(
     *,
@@ -345,6 +357,7 @@ def review_submit(
     # The wrong person, then a checklist that cannot be signed, are refused before the password
     # is read: neither counts as a failed signature (see article_approve).
     permissions.require_reviewer(actor, invitation)
+    _refuse_review(invitation, invitation.article)  # the wrong moment: no failed signature either
     doses, machine_drafted = checks.checklist_facts(invitation.article.current_version_id)
     checks.require_checklist(
         recommendation=recommendation, checklist=checklist, doses=doses, machine_drafted=machine_drafted
@@ -356,14 +369,7 @@ def review_submit(
         before = writes.values_of(current)
         permissions.require_reviewer(actor, current)
         article = current.article
-        if current.status == InvitationStatus.COMPLETED:
-            raise WrongState("You have already reviewed this round of the article.")
-        _require_state(current, "complete", "review on")
-        if article.status != ArticleStatus.UNDER_REVIEW or article.review_round != current.review_round:
-            raise WrongState(
-                f"The article is {article.get_status_display().lower()} (round {article.review_round}): "
-                f"round {current.review_round} is no longer open for reviews."
-            )
+        _refuse_review(current, article)
         review = Review(
             invitation=current,
             version_id=article.current_version_id,
