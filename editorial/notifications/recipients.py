@@ -61,22 +61,35 @@ def _concerned(event: Event) -> set[int]:
     return set()
 
 
-def recipients_for(event: Event) -> list:
-    """The people an event concerns; the person who caused it only if they asked for receipts.
+def people_query(event: Event) -> tuple[str, list] | None:
+    """The SELECT of ``recipients_for`` and its parameters, for a statement that goes on with them.
 
-    Each comes with their e-mail choice for this kind of event (``wants_digest``).
+    Columns: id, username, email, first_name, last_name, wants_digest (the person's e-mail
+    choice for this kind), wants_receipts; no ORDER BY. None when the event concerns nobody.
     """
     candidates = _concerned(event) | ({event.actor_id} if event.actor_id else set())
     candidates.discard(None)
     if not candidates:
-        return []
-    people = User.objects.raw(
+        return None
+    own = " AND (u.id <> %s OR COALESCE(s.copy_own_actions, FALSE))" if event.actor_id else ""
+    return (
         f"SELECT u.id, u.username, u.email, u.first_name, u.last_name, "  # noqa: S608 - names from the models
         f"EXISTS (SELECT 1 FROM {_table(NotificationPreference)} p "
         "WHERE p.user_id = u.id AND p.kind = %s AND p.delivery = %s) AS wants_digest, "
         "s.copy_own_actions AS wants_receipts "
         f"FROM {_table(User)} u LEFT JOIN {_table(NotificationSettings)} s ON s.user_id = u.id "
-        f"WHERE u.is_active AND u.id IN ({', '.join(['%s'] * len(candidates))}) ORDER BY u.id",
-        [event.kind, Delivery.DIGEST, *sorted(candidates)],
+        f"WHERE u.is_active AND u.id IN ({', '.join(['%s'] * len(candidates))}){own}",
+        [event.kind, Delivery.DIGEST, *sorted(candidates), *([event.actor_id] if event.actor_id else [])],
     )
-    return [person for person in people if person.pk != event.actor_id or person.wants_receipts]
+
+
+def recipients_for(event: Event) -> list:
+    """The people an event concerns; the person who caused it only if they asked for receipts.
+
+    Each comes with their e-mail choice for this kind of event (``wants_digest``), in id order.
+    """
+    query = people_query(event)
+    if query is None:
+        return []
+    statement, params = query
+    return list(User.objects.raw(f"{statement} ORDER BY u.id", params))
