@@ -143,3 +143,18 @@ def test_an_event_for_two_people_writes_both_in_the_one_statement(author, editor
             (max(editor.pk, second_editor.pk), "email", "pending", 0),
         ]
     )
+
+
+@pytest.mark.django_db
+def test_an_editor_who_wrote_the_article_hears_nothing_of_its_board(editor, reviewers):
+    """The editors' query inside the fan-out's statement still leaves out the article's author."""
+    from editorial.workflow import board
+
+    writer = UserFactory(username="writer", email="writer@example.org", roles=[Role.EDITOR, Role.AUTHOR])
+    article = services.article_submit(article=make_article(writer), actor=writer)
+    invitation = board.invitation_create(article=article, actor=editor, reviewers=reviewers[:1])[0]
+    board.invitation_decline(invitation=invitation, actor=reviewers[0], reason="On leave")
+    declined = Event.objects.get(article=article, kind=EventKind.DECLINED)
+    delivery.deliver(declined.pk, handed_over(declined.pk))
+    assert [m.to for m in mail.outbox] == [[editor.email]]
+    assert not Notification.objects.filter(event=declined, recipient=writer).exists()
