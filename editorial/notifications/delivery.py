@@ -165,11 +165,17 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
-# The worker's path, from an event id to e-mails sent, is written in SQL: five short
-# statements and two commits. Built by the ORM, each statement cost 1 to 3 ms of Python on
-# the project's machine, three times the database's own work, and the path must stay within
-# twice a bare Celery round trip (bench/notifications.py). Tests run it on SQLite and
-# PostgreSQL alike (tests/editorial/notifications/test_delivery.py, test_faults.py).
+# The worker's path, from an event to e-mails sent, is written in SQL. For an event with one
+# e-mail on PostgreSQL it is two statements, two round trips, two commits (one that need not
+# wait for the disk): the fan-out (``_fan_out_in_one``: the event still pending, its
+# recipients, the deliveries, whether a webhook wants it) and, after the send, the mark with
+# the event's end (``_mark_sent_and_finish``); the relay's claim carries the event
+# (``editorial.notifications.handover``), and the SMTP conversation is two round trips more
+# (``editorial.notifications.smtp``). Built by the ORM, each statement cost 1 to 3 ms of
+# Python on the project's machine, three times the database's own work, and the path must stay
+# within 2.5 times a bare one-way Celery hop (bench/notifications.py). The round trips are
+# counted in tests/editorial/notifications/test_handover.py; tests run the path on SQLite and
+# PostgreSQL alike (test_delivery.py, test_faults.py).
 
 
 def _table(model) -> str:
