@@ -109,7 +109,7 @@ def fan_out(event: Event) -> FanOut:
 def _fan_out_in_one(event: Event) -> FanOut:
     """PostgreSQL: ``fan_out`` in one statement, one round trip, and a commit that need not wait for the disk.
 
-    Whether the event is still pending, its recipients (``recipients.people``), the rows
+    Whether the event is still pending, its recipients (``recipients.people_query``), the rows
     written (the same as ``fan_out``'s: an inbox entry each, unless a digest; an e-mail each
     with an address, ``digest`` for those who chose it, the first of the others claimed), and
     whether an active webhook asked for this kind.
