@@ -85,7 +85,7 @@ def _pings(client) -> bool:
 class FakeSMTP:
     """A small SMTP server that records what it accepts, and can hang before its greeting."""
 
-    def __init__(self, *, reply_delay: float = 0.0) -> None:
+    def __init__(self, *, reply_delay: float = 0.0, pipelining: bool = True) -> None:
         self.messages: list[dict] = []
         self.connections = 0
         self.lock = threading.Lock()
@@ -101,10 +101,18 @@ class FakeSMTP:
         #: Seconds before each reply (a slow server that never times a command out).
         self.command_delay = 0.0
         self.sockets: list = []
+        #: Whether EHLO offers PIPELINING (RFC 2920), as mail servers commonly do; the commands
+        #: are read and answered one line at a time either way.
+        self.pipelining = pipelining
+        #: Addresses RCPT refuses (550); DATA with no recipient left is refused (554).
+        self.refused_recipients: set[str] = set()
         fake = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
+                # Each reply goes out at once, as a mail server's do: without this, the second of
+                # a pipelined group's replies waits for the client's delayed ACK (Nagle, ~40 ms).
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 with fake.lock:
                     fake.connections += 1
                     fake.sockets.append(self.request)
@@ -120,14 +128,22 @@ class FakeSMTP:
                         return  # the client went away: nothing was accepted
                     command = line.decode("utf-8", "replace").strip()
                     verb = command[:4].upper()
-                    if verb in ("EHLO", "HELO"):
+                    if verb == "EHLO" and fake.pipelining:
+                        self._reply("250-fake\r\n250 PIPELINING")
+                    elif verb in ("EHLO", "HELO"):
                         self._reply("250 fake")
                     elif verb == "MAIL":
                         sender = command
                         self._reply("250 ok")
                     elif verb == "RCPT":
-                        recipients.append(command.split(":", 1)[1].strip(" <>"))
-                        self._reply("250 ok")
+                        address = command.split(":", 1)[1].strip(" <>")
+                        if address in fake.refused_recipients:
+                            self._reply("550 no such user")
+                        else:
+                            recipients.append(address)
+                            self._reply("250 ok")
+                    elif verb == "DATA" and not recipients:
+                        self._reply("554 no valid recipients")
                     elif verb == "DATA":
                         self._reply("354 go on")
                         data = []
@@ -157,6 +173,7 @@ class FakeSMTP:
                             time.sleep(fake.reply_delay)
                         self._reply("250 accepted")
                     elif verb == "RSET" or verb == "NOOP":
+                        recipients = recipients if verb == "NOOP" else []
                         self._reply("250 ok")
                     elif verb == "QUIT":
                         self._reply("221 bye")

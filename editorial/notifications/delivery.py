@@ -15,6 +15,7 @@ row is marked sent leaves a claim that expires, and the message is sent again, w
 same Message-ID. At most one duplicate per such kill (docs/deploy.md, "Delivery guarantees").
 """
 
+import json
 import logging
 from datetime import timedelta
 from typing import NamedTuple
@@ -24,17 +25,21 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from articles.models import Article
-from editorial.models import Digest, Event, EventKind, Notification, WebhookDelivery
-from editorial.notifications import smtp, webhooks
+from editorial.models import Digest, Event, EventKind, Notification, Webhook, WebhookDelivery
+from editorial.notifications import handover, smtp, webhooks
 from editorial.notifications.emails import render
-from editorial.notifications.recipients import recipients_for
+from editorial.notifications.recipients import people_query, recipients_for
 
 log = logging.getLogger(__name__)
 
 User = get_user_model()
 N = Notification.Status
 EMAIL, INBOX = Notification.Channel.EMAIL, Notification.Channel.INBOX
+#: ``recipients.people_query``'s columns, for an event that concerns nobody.
+NOBODY = (
+    "SELECT NULL::bigint AS id, '' AS username, '' AS email, '' AS first_name, '' AS last_name, "
+    "FALSE AS wants_digest WHERE FALSE"
+)
 
 
 class DeliveryIncomplete(Exception):
@@ -53,6 +58,8 @@ class FanOut(NamedTuple):
     claimed: tuple[int, object] | None  # the first e-mail, written claimed: (id, recipient)
     pending: int  # the other e-mails it wrote, each claimed just before it is sent
     people: dict  # recipient id -> recipient
+    live: bool = True  # the event was still pending (False: done, nothing was written)
+    webhooks: bool = True  # an active webhook may want this kind (False: none asked for it)
 
 
 def fan_out(event: Event) -> FanOut:
@@ -61,28 +68,33 @@ def fan_out(event: Event) -> FanOut:
     The first e-mail is written already claimed (sending, first attempt): it is sent the
     moment this statement returns. The others are written pending and claimed one by one.
     Rows written before (a redelivery, a retry) stay as they are, and nothing is returned.
+    An event already done gets nothing (``live`` False). On PostgreSQL all of it is one
+    statement (``_fan_out_in_one``).
     """
-    now = _now()
-    rows = []
-    people = {person.pk: person for person in recipients_for(event)}
-    is_digest = event.kind == EventKind.DIGEST
-    first = True
-    for person in people.values():
-        if not is_digest:  # the inbox has each of a digest's items already
-            rows.append((person.pk, INBOX, N.SENT, 0, None, now))
-        if person.email and person.wants_digest and not is_digest:
-            rows.append((person.pk, EMAIL, N.DIGEST, 0, None, None))
-        elif person.email:
-            rows.append((person.pk, EMAIL, *((N.SENDING, 1, now) if first else (N.PENDING, 0, None)), None))
-            first = False
-    if not rows:
-        return FanOut(False, None, 0, people)
-    # INSERT ... ON CONFLICT DO NOTHING ... RETURNING (PostgreSQL; SQLite since 3.35): the
-    # unique (event, recipient, channel) key keeps one row each, and RETURNING says which
-    # rows this call wrote, which bulk_create(ignore_conflicts=True) cannot tell.
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '')"] * len(rows))
+    if connection.vendor == "postgresql":
+        return _fan_out_in_one(event)
     with transaction.atomic(savepoint=False):
-        _commit_without_waiting_for_the_disk()
+        if not _sql(f"SELECT 1 FROM {_table(Event)} WHERE id = %s AND status = %s", [event.pk, Event.Status.PENDING]):  # noqa: S608
+            return FanOut(False, None, 0, {}, live=False)
+        now = _now()
+        rows = []
+        people = {person.pk: person for person in recipients_for(event)}
+        is_digest = event.kind == EventKind.DIGEST
+        first = True
+        for person in people.values():
+            if not is_digest:  # the inbox has each of a digest's items already
+                rows.append((person.pk, INBOX, N.SENT, 0, None, now))
+            if person.email and person.wants_digest and not is_digest:
+                rows.append((person.pk, EMAIL, N.DIGEST, 0, None, None))
+            elif person.email:
+                rows.append((person.pk, EMAIL, *((N.SENDING, 1, now) if first else (N.PENDING, 0, None)), None))
+                first = False
+        if not rows:
+            return FanOut(False, None, 0, people)
+        # INSERT ... ON CONFLICT DO NOTHING ... RETURNING (PostgreSQL; SQLite since 3.35): the
+        # unique (event, recipient, channel) key keeps one row each, and RETURNING says which
+        # rows this call wrote, which bulk_create(ignore_conflicts=True) cannot tell.
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, '')"] * len(rows))
         written = _sql(
             f"INSERT INTO {_table(Notification)} (event_id, recipient_id, channel, status, attempts, "  # noqa: S608
             f"claimed_at, sent_at, created_at, last_error) VALUES {values} "
@@ -94,24 +106,76 @@ def fan_out(event: Event) -> FanOut:
     return FanOut(bool(written), claimed, pending, people)
 
 
-# The worker's path, from an event id to e-mails sent, is written in SQL: five short
-# statements and two commits. Built by the ORM, each statement cost 1 to 3 ms of Python on
-# the project's machine, three times the database's own work, and the path must stay within
-# twice a bare Celery round trip (bench/notifications.py). Tests run it on SQLite and
-# PostgreSQL alike (tests/editorial/notifications/test_delivery.py, test_faults.py).
+def _fan_out_in_one(event: Event) -> FanOut:
+    """PostgreSQL: ``fan_out`` in one statement, one round trip, and a commit that need not wait for the disk.
 
+    Whether the event is still pending, its recipients (``recipients.people_query``), the rows
+    written (the same as ``fan_out``'s: an inbox entry each, unless a digest; an e-mail each
+    with an address, ``digest`` for those who chose it, the first of the others claimed), and
+    whether an active webhook asked for this kind.
 
-def _commit_without_waiting_for_the_disk() -> None:
-    """PostgreSQL: this transaction's COMMIT returns before its WAL reaches the disk.
-
-    For the fan-out only. It changes no guarantee: the mark that follows each send commits
-    synchronously, and WAL is flushed in order, so the fan-out is on disk by then. Only a
-    database crash during the send itself could lose it, and that is the window in which a
-    crash already means one repeat of that message (the module's docstring). On this
-    project's machine a synchronous commit took 1 to 3.5 ms, an asynchronous one 0.2 ms.
+    ``set_config(..., true)`` turns ``synchronous_commit`` off for this statement's own
+    transaction: its COMMIT returns before its WAL reaches the disk. It changes no guarantee:
+    the mark that follows each send commits synchronously, and WAL is flushed in order, so the
+    fan-out is on disk by then. Only a database crash during the send itself could lose it,
+    and that is the window in which a crash already means one repeat of that message (the
+    module's docstring). On this project's machine a synchronous commit took 1 to 3.5 ms, an
+    asynchronous one 0.2 ms.
     """
-    if connection.vendor == "postgresql":
-        _sql("SET LOCAL synchronous_commit TO off", [])
+    statement, params = people_query(event) or (NOBODY, [])
+    is_digest = event.kind == EventKind.DIGEST
+    now = _now()
+    by_mail = "email <> ''" if is_digest else "email <> '' AND NOT wants_digest"
+    inbox = "" if is_digest else "SELECT id, %s, %s, 0, NULL::timestamptz, %s::timestamptz FROM people UNION ALL "
+    rows = _sql(
+        f"WITH live AS (SELECT 1 FROM {_table(Event)} WHERE id = %s AND status = %s), "  # noqa: S608
+        f"people AS ({statement} AND EXISTS (SELECT 1 FROM live)), "
+        f"first AS (SELECT min(id) AS id FROM people WHERE {by_mail}), "
+        f"written AS (INSERT INTO {_table(Notification)} (event_id, recipient_id, channel, status, attempts, "
+        "claimed_at, sent_at, created_at, last_error) "
+        f"SELECT %s, r.*, %s::timestamptz, '' FROM ({inbox}"
+        f"SELECT p.id, %s, CASE WHEN NOT ({by_mail}) THEN %s WHEN p.id = f.id THEN %s ELSE %s END, "
+        "CASE WHEN p.id = f.id THEN 1 ELSE 0 END, CASE WHEN p.id = f.id THEN %s::timestamptz END, NULL::timestamptz "
+        "FROM people p, first f WHERE p.email <> '') r "
+        "ON CONFLICT (event_id, recipient_id, channel) DO NOTHING RETURNING id, recipient_id, status) "
+        "SELECT EXISTS (SELECT 1 FROM live), "
+        "(SELECT json_agg(json_build_array(id, username, email, first_name, last_name, wants_digest) ORDER BY id) "
+        "FROM people), (SELECT json_agg(json_build_array(id, recipient_id, status)) FROM written), "
+        f"EXISTS (SELECT 1 FROM {_table(Webhook)} w WHERE w.is_active AND w.kinds @> jsonb_build_array(%s::text)), "
+        "set_config('synchronous_commit', 'off', true)",
+        [event.pk, Event.Status.PENDING, *params, event.pk, now]
+        + ([INBOX, N.SENT, now] if not is_digest else [])
+        + [EMAIL, N.DIGEST, N.SENDING, N.PENDING, now, event.kind],
+    )
+    live, found, written, hooked, _ = rows[0]
+    people = {}
+    for pk, username, email, first_name, last_name, wants_digest in _json(found) or []:
+        fields = {"id": pk, "username": username, "email": email, "first_name": first_name, "last_name": last_name}
+        person = handover.loaded(User, fields)
+        person.wants_digest = wants_digest
+        people[pk] = person
+    written = _json(written) or []
+    claimed = next(((pk, people[recipient]) for pk, recipient, status in written if status == N.SENDING), None)
+    pending = sum(status == N.PENDING for _, _, status in written)
+    return FanOut(bool(written), claimed, pending, people, live=live, webhooks=hooked)
+
+
+def _json(value):
+    """A json column as Python (psycopg decodes ``json``; Django leaves ``jsonb`` as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# The worker's path, from an event to e-mails sent, is written in SQL. For an event with one
+# e-mail on PostgreSQL it is two statements, two round trips, two commits (one that need not
+# wait for the disk): the fan-out (``_fan_out_in_one``: the event still pending, its
+# recipients, the deliveries, whether a webhook wants it) and, after the send, the mark with
+# the event's end (``_mark_sent_and_finish``); the relay's claim carries the event
+# (``editorial.notifications.handover``), and the SMTP conversation is two round trips more
+# (``editorial.notifications.smtp``). Built by the ORM, each statement cost 1 to 3 ms of
+# Python on the project's machine, three times the database's own work, and the path must stay
+# within 2.5 times a bare one-way Celery hop (bench/notifications.py). The round trips are
+# counted in tests/editorial/notifications/test_handover.py; tests run the path on SQLite and
+# PostgreSQL alike (test_delivery.py, test_faults.py).
 
 
 def _table(model) -> str:
@@ -130,34 +194,19 @@ def _sql(statement: str, params: list) -> list[tuple]:
 
 
 def _event(event_id: int) -> Event | None:
-    """The event, with what its templates show of the article and of the actor (one query)."""
-    rows = list(
-        Event.objects.raw(
-            "SELECT e.id, e.kind, e.payload, e.status, e.article_id, e.actor_id, "  # noqa: S608
-            "a.title AS a_title, a.slug AS a_slug, a.author_id AS a_author_id, a.status AS a_status, "
-            "a.review_round AS a_round, "
-            "u.username AS u_username, u.first_name AS u_first_name, u.last_name AS u_last_name, "
-            "u.is_active AS u_is_active "
-            f"FROM {_table(Event)} e LEFT JOIN {_table(Article)} a ON a.id = e.article_id "
-            f"LEFT JOIN {_table(User)} u ON u.id = e.actor_id WHERE e.id = %s",
-            [event_id],
-        )
+    """The event as it stands, with what its templates show of the article and of the actor (one query).
+
+    For a message that carries only the event's id (``editorial.notifications.handover``).
+    """
+    rows = _sql(
+        f"SELECT e.status, {handover.columns('e')} FROM {_table(Event)} e {handover.joins('e')} WHERE e.id = %s",  # noqa: S608
+        [event_id],
     )
     if not rows:
         return None
-    event = rows[0]
-    if event.article_id:
-        event.article = Article.from_db(
-            connection.alias,
-            ["id", "title", "slug", "author_id", "status", "review_round"],
-            [event.article_id, event.a_title, event.a_slug, event.a_author_id, event.a_status, event.a_round],
-        )
-    if event.actor_id:
-        event.actor = User.from_db(
-            connection.alias,
-            ["id", "username", "first_name", "last_name", "is_active"],
-            [event.actor_id, event.u_username, event.u_first_name, event.u_last_name, bool(event.u_is_active)],
-        )
+    status, *row = rows[0]
+    event = handover.event_from(event_id, handover.snapshot(row))
+    event.status = status
     return event
 
 
@@ -214,21 +263,30 @@ def _mark(event: Event, delivery_id: int, error: str) -> None:
         )
 
 
-def deliver(event_id: int) -> None:
+def deliver(event_id: int, handed: dict | None = None) -> None:
     """Deliver an event to each recipient once. Safe to run again, and in several workers at once.
 
-    For an event with one e-mail: the deliveries written (the e-mail already claimed), the
-    message sent, then its mark and the event's end in one commit. With more, each next
-    e-mail is claimed in the commit that marks the previous one. Raises
-    ``DeliveryIncomplete`` when an e-mail failed (the task retries it with backoff) or is
-    still held by another worker (which may have died: its lease then runs out), or when a
-    webhook delivery failed (``editorial.notifications.webhooks``: posted after the e-mails).
+    ``handed`` is what the relay read of the event when it claimed it
+    (``editorial.notifications.handover``); without it (a message that carries only the id)
+    the event is read here. For an event with one e-mail on PostgreSQL: the deliveries written
+    in one statement (the e-mail already claimed), the message sent, then its mark and the
+    event's end in one commit. With more, each next e-mail is claimed in the commit that marks
+    the previous one. An event already done gets nothing. Raises ``DeliveryIncomplete`` when
+    an e-mail failed (the task retries it with backoff) or is still held by another worker
+    (which may have died: its lease then runs out), or when a webhook delivery failed
+    (``editorial.notifications.webhooks``: posted after the e-mails).
     """
-    event = _event(event_id)
-    if event is None or event.status == Event.Status.DONE:
+    if handed is None:
+        event = _event(event_id)
+        if event is None or event.status == Event.Status.DONE:
+            return
+    else:
+        event = handover.event_from(event_id, handed)
+    fresh, current, left, people, live, wanted = fan_out(event)
+    if not live:
         return
-    fresh, current, left, people = fan_out(event)
-    hooks = webhooks.fan_out(event, people)  # before any mark: the event is not done while a webhook waits
+    # Before any mark: the event is not done while a webhook waits.
+    hooks = webhooks.fan_out(event, people) if wanted else 0
     if not fresh:  # written before: a retry, a redelivery, or a worker that died
         current = _claim_next(event_id, set(), people)
     tried: set[int] = set()

@@ -7,7 +7,9 @@ an event hears of it only if they asked for receipts.
 """
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models import QuerySet
 
 from editorial.models import Delivery, Event, EventKind, NotificationPreference, NotificationSettings
 from editorial.workflow.permissions import Role
@@ -35,48 +37,76 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _concerned(event: Event) -> set[int]:
-    """The ids of the people an event concerns (before the actor's own choice)."""
+def _concerned(event: Event) -> tuple[set[int], QuerySet | None]:
+    """The people an event concerns (before the actor's own choice): ids known from the event,
+    and a query of one column of more ids (None when the event names them all).
+
+    A query is left for ``people_query`` to run inside its own statement: reading the editors
+    (or the reviewers) is then no round trip of its own.
+    """
     article = event.article
     kind = event.kind
     if kind == EventKind.DIGEST:
-        return {event.payload.get("recipient")}
+        return {event.payload.get("recipient")}, None
     if kind == EventKind.WITHDRAWN and event.payload.get("from") == "draft":
-        return set()  # nobody but the author knew of a draft
+        return set(), None  # nobody but the author knew of a draft
     if kind in FOR_EDITORS:
-        editors = User.objects.filter(groups__name=Role.EDITOR).values_list("pk", flat=True)
-        return set(editors) - {article.author_id}
+        return set(), User.objects.filter(groups__name=Role.EDITOR).exclude(pk=article.author_id).values("pk")
     if kind == EventKind.DECISION:
-        return {article.author_id}
+        return {article.author_id}, None
     if kind == EventKind.RETRACTED:
         reviewed = Invitation.objects.filter(article_id=article.pk, status=InvitationStatus.COMPLETED)
-        return {article.author_id, *reviewed.values_list("reviewer_id", flat=True)}
+        return {article.author_id}, reviewed.values("reviewer_id")
     if kind in (EventKind.INVITED, EventKind.ROUND_CLOSED):
-        invited = Invitation.objects.filter(pk__in=event.payload.get("invitations", []))
-        return set(invited.values_list("reviewer_id", flat=True))
+        return set(), Invitation.objects.filter(pk__in=event.payload.get("invitations", [])).values("reviewer_id")
     if kind == EventKind.AUDIT_CHAIN_BROKEN:
-        return set(User.objects.filter(groups__name=Role.AUDITOR, is_active=True).values_list("pk", flat=True))
+        return set(), User.objects.filter(groups__name=Role.AUDITOR, is_active=True).values("pk")
     if kind in FOR_THE_REVIEWER:
-        return set(Invitation.objects.filter(pk=event.payload.get("invitation")).values_list("reviewer_id", flat=True))
-    return set()
+        return set(), Invitation.objects.filter(pk=event.payload.get("invitation")).values("reviewer_id")
+    return set(), None
 
 
-def recipients_for(event: Event) -> list:
-    """The people an event concerns; the person who caused it only if they asked for receipts.
+def people_query(event: Event) -> tuple[str, list] | None:
+    """The SELECT of ``recipients_for`` and its parameters, for a statement that goes on with them.
 
-    Each comes with their e-mail choice for this kind of event (``wants_digest``).
+    Columns: id, username, email, first_name, last_name, wants_digest (the person's e-mail
+    choice for this kind), wants_receipts; no ORDER BY. None when the event concerns nobody.
     """
-    candidates = _concerned(event) | ({event.actor_id} if event.actor_id else set())
-    candidates.discard(None)
-    if not candidates:
-        return []
-    people = User.objects.raw(
+    known, query = _concerned(event)
+    known = (known | {event.actor_id}) - {None}
+    chosen, params = [], []
+    if known:
+        chosen.append(f"u.id IN ({', '.join(['%s'] * len(known))})")
+        params += sorted(known)
+    if query is not None:
+        try:
+            subquery, subparams = query.query.sql_with_params()
+        except EmptyResultSet:  # e.g. no invitation named: nobody more
+            subquery = None
+        if subquery:
+            chosen.append(f"u.id IN ({subquery})")
+            params += subparams
+    if not chosen:
+        return None
+    own = " AND (u.id <> %s OR COALESCE(s.copy_own_actions, FALSE))" if event.actor_id else ""
+    return (
         f"SELECT u.id, u.username, u.email, u.first_name, u.last_name, "  # noqa: S608 - names from the models
         f"EXISTS (SELECT 1 FROM {_table(NotificationPreference)} p "
         "WHERE p.user_id = u.id AND p.kind = %s AND p.delivery = %s) AS wants_digest, "
         "s.copy_own_actions AS wants_receipts "
         f"FROM {_table(User)} u LEFT JOIN {_table(NotificationSettings)} s ON s.user_id = u.id "
-        f"WHERE u.is_active AND u.id IN ({', '.join(['%s'] * len(candidates))}) ORDER BY u.id",
-        [event.kind, Delivery.DIGEST, *sorted(candidates)],
+        f"WHERE u.is_active AND ({' OR '.join(chosen)}){own}",
+        [event.kind, Delivery.DIGEST, *params, *([event.actor_id] if event.actor_id else [])],
     )
-    return [person for person in people if person.pk != event.actor_id or person.wants_receipts]
+
+
+def recipients_for(event: Event) -> list:
+    """The people an event concerns; the person who caused it only if they asked for receipts.
+
+    Each comes with their e-mail choice for this kind of event (``wants_digest``), in id order.
+    """
+    query = people_query(event)
+    if query is None:
+        return []
+    statement, params = query
+    return list(User.objects.raw(f"{statement} ORDER BY u.id", params))

@@ -2,8 +2,10 @@
 
 Services only write an event row in their transaction (``editorial.workflow.events``). This
 process (``manage.py run_relay``) takes the rows that wait, hands each to the delivery task by
-its registered name, and stamps ``relayed_at``. A broker that is frozen or down therefore
-costs the relay a socket timeout and a retry, never a page.
+its registered name, with what the worker needs of it (``editorial.notifications.handover``:
+the worker then writes the deliveries without reading the event), and stamps ``relayed_at``.
+A broker that is frozen or down therefore costs the relay a socket timeout and a retry, never
+a page.
 
 - **Waking.** On PostgreSQL it listens on ``editorial_events``: a trigger on the event table
   sends ``NOTIFY`` inside the writing transaction, which PostgreSQL delivers at commit (and
@@ -11,7 +13,7 @@ costs the relay a socket timeout and a retry, never a page.
   every ``EDITORIAL_RELAY_POLL_SECONDS`` in case a notification was missed while reconnecting.
   On SQLite (the embedded default) it polls every ``EDITORIAL_RELAY_SQLITE_POLL_SECONDS``.
 - **Several relays.** A claim is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)
-  RETURNING id``: two relays never take the same row (SQLite has one writer at a time).
+  RETURNING …``: two relays never take the same row (SQLite has one writer at a time).
 - **Failures.** Events the broker did not take are put back (``relayed_at`` emptied) and the
   relay backs off, up to ``EDITORIAL_RELAY_BACKOFF_MAX_SECONDS``. A relay killed between its
   claim and its publish leaves rows stamped but never published: the beat's requeue
@@ -23,6 +25,7 @@ import contextlib
 import logging
 import threading
 import time
+from typing import NamedTuple
 
 from celery import current_app
 from django.conf import settings
@@ -30,6 +33,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from editorial.models import Event
+from editorial.notifications import handover
 
 log = logging.getLogger(__name__)
 
@@ -64,23 +68,52 @@ def waiting() -> bool:
         return cursor.fetchone() is not None
 
 
-def claim(limit: int) -> tuple[list[int], object]:
-    """Stamp up to ``limit`` waiting events as this relay's, oldest first; one statement.
+class Claim(NamedTuple):
+    """What ``claim`` took: the event ids (ascending), the stamp written, and each event's snapshot."""
 
-    Returns their ids (ascending) and the stamp written (the database's value, for ``release``).
-    On PostgreSQL rows another relay is claiming are skipped (SKIP LOCKED); a row it claimed
-    and committed no longer matches ``relayed_at IS NULL``.
+    ids: list[int]
+    stamp: object
+    handed: dict  # event id -> handover.snapshot, the task's second argument
+
+
+def claim(limit: int) -> Claim:
+    """Stamp up to ``limit`` waiting events as this relay's, oldest first, with what the worker needs.
+
+    Returns their ids (ascending), the stamp written (the database's value, for ``release``)
+    and each event's columns for the worker (``editorial.notifications.handover``). On
+    PostgreSQL one statement (the stamp's UPDATE in a CTE, joined to the article and the
+    actor), and rows another relay is claiming are skipped (SKIP LOCKED); a row it claimed
+    and committed no longer matches ``relayed_at IS NULL``. On SQLite (one writer at a
+    time) the stamp, then a read of what it took.
     """
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    postgres = connection.features.has_select_for_update_skip_locked
+    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
     table = _table()
+    stamping = (
+        f"UPDATE {table} SET relayed_at = %s WHERE id IN (SELECT id FROM {table} "  # noqa: S608
+        f"WHERE status = %s AND relayed_at IS NULL ORDER BY id LIMIT %s{lock}) "
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET relayed_at = %s WHERE id IN (SELECT id FROM {table} "  # noqa: S608
-            f"WHERE status = %s AND relayed_at IS NULL ORDER BY id LIMIT %s{lock}) RETURNING id",
-            [stamp, Event.Status.PENDING, limit],
-        )
-        return sorted(row[0] for row in cursor.fetchall()), stamp
+        if postgres:
+            cursor.execute(
+                f"WITH e AS ({stamping}RETURNING id, kind, payload, article_id, actor_id) "  # noqa: S608
+                f"SELECT {handover.columns('e')} FROM e {handover.joins('e')} ORDER BY e.id",
+                [stamp, Event.Status.PENDING, limit],
+            )
+            rows = cursor.fetchall()
+        else:
+            cursor.execute(f"{stamping}RETURNING id", [stamp, Event.Status.PENDING, limit])
+            ids = [row[0] for row in cursor.fetchall()]
+            rows = []
+            if ids:
+                cursor.execute(
+                    f"SELECT {handover.columns('e')} FROM {table} e {handover.joins('e')} "  # noqa: S608
+                    f"WHERE e.id IN ({', '.join(['%s'] * len(ids))}) ORDER BY e.id",
+                    ids,
+                )
+                rows = cursor.fetchall()
+    return Claim([row[0] for row in rows], stamp, {row[0]: handover.snapshot(row) for row in rows})
 
 
 def release(event_ids: list[int], stamp) -> None:
@@ -95,18 +128,22 @@ def release(event_ids: list[int], stamp) -> None:
         )
 
 
-def publish(event_ids: list[int]) -> int:
+def publish(event_ids: list[int], handed: dict | None = None) -> int:
     """Hand each event to the delivery task, in order, over one broker connection.
 
+    ``handed`` (event id -> ``handover.snapshot``) goes with each event it holds, as the task's
+    second argument; an event without one is handed over by its id alone (the worker reads it).
     Returns how many were handed over; raises ``BrokerUnavailable`` at the first refusal or
     timeout (``CELERY_BROKER_TRANSPORT_OPTIONS`` bound it; publishes are not retried here).
     """
     app = current_app
+    handed = handed or {}
     done = 0
     try:
         with app.producer_or_acquire() as producer:
             for event_id in event_ids:
-                app.send_task(DELIVER_EVENT_TASK, args=[event_id], producer=producer, retry=False)
+                args = [event_id, handed[event_id]] if event_id in handed else [event_id]
+                app.send_task(DELIVER_EVENT_TASK, args=args, producer=producer, retry=False)
                 done += 1
     except Exception as exc:  # kombu and redis-py raise a dozen kinds; all mean "not taken"
         raise BrokerUnavailable(f"the broker took {done} of {len(event_ids)} events: {exc!r}", handed=done) from exc
@@ -118,11 +155,11 @@ def relay_once(limit: int = 100) -> int:
 
     Raises ``BrokerUnavailable`` after putting back the events the broker did not take.
     """
-    event_ids, stamp = claim(limit)
+    event_ids, stamp, snapshots = claim(limit)
     if not event_ids:
         return 0
     try:
-        handed = publish(event_ids)
+        handed = publish(event_ids, snapshots)
     except BrokerUnavailable as exc:
         release(event_ids[exc.handed :], stamp)
         raise

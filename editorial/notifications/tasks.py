@@ -29,9 +29,14 @@ def backoff(retries: int) -> float:
 
 
 @shared_task(name=DELIVER_EVENT_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
-def deliver_event(self, event_id: int) -> None:
+def deliver_event(self, event_id: int, handed: dict | None = None) -> None:
+    """Deliver one event; ``handed`` is what the relay read of it (absent from older messages).
+
+    Retried with backoff while deliveries are incomplete; after the last retry they go to the
+    dead letters.
+    """
     try:
-        delivery.deliver(event_id)
+        delivery.deliver(event_id, handed)
     except delivery.DeliveryIncomplete as exc:
         if self.request.retries >= settings.EDITORIAL_DELIVERY_MAX_RETRIES:
             delivery.give_up(event_id)
