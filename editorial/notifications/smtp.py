@@ -10,9 +10,6 @@ left of it.
 Django also opens a connection for every message (connect, greeting, EHLO, and QUIT before
 the message can be marked sent): most of a delivery's time on a fast network. ``send`` keeps
 each worker thread's connection open between messages instead, for ``KEEP_OPEN_SECONDS``.
-And smtplib waits for each command's reply; with a server that offers PIPELINING (RFC 2920,
-as mail servers commonly do) a message here takes two round trips: MAIL, RCPT and DATA
-together, then the message.
 
 ``config/settings/base.py`` puts this backend in place of Django's whenever SMTP is chosen.
 """
@@ -58,61 +55,6 @@ class _Deadline:
     def data(self, msg):
         self.data_started = True  # from here on, a failure may leave the message taken
         return super().data(msg)
-
-    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
-        """smtplib's ``sendmail``, in two round trips when the server offers PIPELINING (RFC 2920).
-
-        MAIL, each RCPT and DATA go in one write and their replies are read in order; then the
-        message and its final dot. Refusals raise what smtplib raises (``SMTPSenderRefused``,
-        ``SMTPRecipientsRefused``, ``SMTPDataError``) after a RSET; returns the refused
-        recipients, as smtplib does. Without PIPELINING (or with options), smtplib's own.
-        """
-        self.ehlo_or_helo_if_needed()
-        if not self.has_extn("pipelining") or mail_options or rcpt_options:
-            return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
-        if isinstance(msg, str):
-            msg = smtplib._fix_eols(msg).encode("ascii")
-        to_addrs = [to_addrs] if isinstance(to_addrs, str) else list(to_addrs)
-        size = f" size={len(msg)}" if self.has_extn("size") else ""
-        commands = [f"mail FROM:{smtplib.quoteaddr(from_addr)}{size}"]
-        commands += [f"rcpt TO:{smtplib.quoteaddr(address)}" for address in to_addrs] + ["data"]
-        self.send("".join(f"{command}\r\n" for command in commands))
-        sender = self.getreply()
-        refused = {}
-        for address in to_addrs:
-            code, text = self.getreply()
-            if code not in (250, 251):
-                refused[address] = (code, text)
-        data = self.getreply()
-        if data[0] == 354 and (sender[0] != 250 or len(refused) == len(to_addrs)):
-            self.send(".\r\n")  # a server that started a message for nobody: end it empty
-            self.getreply()
-        if sender[0] != 250:
-            self._refused(sender)
-            raise smtplib.SMTPSenderRefused(*sender, from_addr)
-        if len(refused) == len(to_addrs):
-            self._refused(data)
-            raise smtplib.SMTPRecipientsRefused(refused)
-        if data[0] != 354:
-            self._refused(data)
-            raise smtplib.SMTPDataError(*data)
-        self.data_started = True  # from here on, a failure may leave the message taken
-        body = smtplib._quote_periods(msg)
-        if body[-2:] != smtplib.bCRLF:
-            body += smtplib.bCRLF
-        self.send(body + b"." + smtplib.bCRLF)
-        code, text = self.getreply()
-        if code != 250:
-            self._refused((code, text))
-            raise smtplib.SMTPDataError(code, text)
-        return refused
-
-    def _refused(self, reply: tuple) -> None:
-        """After a refusal: close on 421 (the server is going away), else RSET, as smtplib does."""
-        if reply[0] == 421:
-            self.close()
-        else:
-            self._rset()
 
 
 class _SMTP(_Deadline, smtplib.SMTP):

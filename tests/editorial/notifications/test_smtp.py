@@ -77,22 +77,7 @@ def test_other_backends_send_as_django_does(mailoutbox):
     assert [m.subject for m in mailoutbox] == ["m1"]
 
 
-@pytest.mark.parametrize(("pipelining", "writes"), [(True, 2), (False, 4)])
-def test_a_message_takes_two_round_trips_with_a_server_that_offers_pipelining(server, monkeypatch, pipelining, writes):
-    """MAIL, RCPT and DATA in one write, then the message (RFC 2920); one command at a time otherwise."""
-    server.pipelining = pipelining
-    smtp.send(message(0))  # the connection opened: greeting and EHLO
-    sent = []
-    original = smtp._SMTP.send
-    monkeypatch.setattr(smtp._SMTP, "send", lambda self, data: (sent.append(data), original(self, data))[1])
-    smtp.send(message(1))
-    assert len(sent) == writes
-    assert [m["message_id"] for m in server.messages] == ["<m0@test>", "<m1@test>"]
-
-
-@pytest.mark.parametrize("pipelining", [True, False])
-def test_a_refused_recipient_raises_and_the_connection_sends_the_next_message(server, pipelining):
-    server.pipelining = pipelining
+def test_a_refused_recipient_raises_and_the_connection_sends_the_next_message(server):
     server.refused_recipients = {"someone@example.org"}
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         smtp.send(message(1))
