@@ -47,5 +47,7 @@ class Migration(migrations.Migration):
             preserve_default=False,
         ),
         migrations.RunPython(encrypt_secrets, decrypt_secrets),
+        # A default first, so that going back can add the column again to rows that exist.
+        migrations.AlterField(model_name="webhook", name="secret", field=models.CharField(default="", max_length=100)),
         migrations.RemoveField(model_name="webhook", name="secret"),
     ]
