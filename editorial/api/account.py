@@ -148,8 +148,9 @@ class WebhookSerializer(serializers.ModelSerializer):
 
 
 class NewWebhookSerializer(WebhookSerializer):
+    # Only an answer's schema, never read from a request; not read_only, which the schema would
+    # make a required field: a replay of the answer comes without it.
     secret = serializers.CharField(
-        read_only=True,
         required=False,
         help_text=(
             "Shown this once: verifies each delivery's webhook-signature (Standard Webhooks). Kept only "
