@@ -70,9 +70,17 @@ def encrypt(secret: str) -> str:
 
 
 def decrypt(token: str) -> str:
-    """The secret a stored token holds; raises SecretUnreadable when no key opens it."""
+    """The secret a stored token holds.
+
+    Raises SecretUnreadable when no key opens it, or when the keys cannot be used at all (a
+    process started without the system checks, such as a Celery worker, with a malformed list).
+    """
     try:
-        return cipher().decrypt(token.encode("ascii")).decode()
+        opener = cipher()
+    except ImproperlyConfigured as error:
+        raise SecretUnreadable(str(error)) from error
+    try:
+        return opener.decrypt(token.encode("ascii")).decode()
     except (InvalidToken, UnicodeError) as error:
         raise SecretUnreadable(
             f"No key in {SETTING} decrypts this secret: was the key that encrypted it removed from "

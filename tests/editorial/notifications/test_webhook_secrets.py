@@ -73,15 +73,22 @@ def test_the_database_never_holds_the_secret_and_a_replay_does_not_show_it_again
     assert Webhook.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("wrong", "reason"),
+    [
+        ([STRANGER], "No key in EDITORIAL_WEBHOOK_SECRET_KEYS decrypts"),  # another deployment's, or dropped
+        (["not-a-key"], "EDITORIAL_WEBHOOK_SECRET_KEYS: key 1 is not 32 bytes"),  # a worker runs no system check
+    ],
+)
 def test_a_secret_no_key_opens_fails_its_delivery_with_the_reason_then_is_dead_and_retried(
-    author, receiver, in_state, settings, caplog
+    author, receiver, in_state, settings, caplog, wrong, reason
 ):
     hook = register(api_of(author), f"http://127.0.0.1:{receiver.port}/hook").json()
     receiver.start()
     in_state("approved")
     decision = Event.objects.get(kind=EventKind.DECISION)
     keys = settings.EDITORIAL_WEBHOOK_SECRET_KEYS
-    settings.EDITORIAL_WEBHOOK_SECRET_KEYS = [STRANGER]  # another deployment's key, or the old one dropped
+    settings.EDITORIAL_WEBHOOK_SECRET_KEYS = wrong
     with (
         caplog.at_level(logging.WARNING, logger="editorial.notifications.webhooks"),
         pytest.raises(DeliveryIncomplete),  # the task's retry, not an exception out of the worker
@@ -89,7 +96,7 @@ def test_a_secret_no_key_opens_fails_its_delivery_with_the_reason_then_is_dead_a
         delivery.deliver(decision.pk)
     failed = WebhookDelivery.objects.get()
     assert failed.status == "failed" and failed.attempts == 1 and receiver.received == []
-    assert failed.last_error.startswith("SecretUnreadable: No key in EDITORIAL_WEBHOOK_SECRET_KEYS decrypts")
+    assert failed.last_error.startswith(f"SecretUnreadable: {reason}")
     assert [(r.levelno, "SecretUnreadable" in r.getMessage()) for r in caplog.records] == [(logging.ERROR, True)]
     assert Event.objects.get(pk=decision.pk).status == Event.Status.PENDING
     delivery.give_up(decision.pk)
