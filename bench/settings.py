@@ -15,6 +15,8 @@ from config.settings.base import INSTALLED_APPS, env
 
 DEBUG = False
 SECRET_KEY = "bench-only-insecure-key"  # noqa: S105 - never serves anyone
+# The bytes "editorial-bench-only-key-0000000": webhook secrets at rest (editorial.encryption).
+EDITORIAL_WEBHOOK_SECRET_KEYS = ["ZWRpdG9yaWFsLWJlbmNoLW9ubHkta2V5LTAwMDAwMDA="]
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 ROOT_URLCONF = "bench.urls"

@@ -312,15 +312,17 @@ class IdempotencyKey(models.Model):
 class Webhook(models.Model):
     """A URL an API user registered to be told of events by HTTP POST (editorial.notifications.webhooks).
 
-    ``kinds`` is a list of ``EventKind`` values. ``secret`` signs each delivery (Standard
-    Webhooks' HMAC-SHA256, ``whsec_`` + base64); it is shown to the owner once, when made.
+    ``kinds`` is a list of ``EventKind`` values. The secret signs each delivery (Standard
+    Webhooks' HMAC-SHA256, ``whsec_`` + base64); it is shown to the owner once, when made, and
+    kept only encrypted: ``encrypted_secret`` is its Fernet token under
+    ``EDITORIAL_WEBHOOK_SECRET_KEYS`` (``editorial.encryption``), decrypted only to sign.
     Removing a webhook deactivates it: its deliveries stay on record.
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="webhooks")
     url = models.URLField(max_length=2000)
     kinds = models.JSONField(default=list)
-    secret = models.CharField(max_length=100)
+    encrypted_secret = models.CharField(max_length=255)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -338,6 +338,10 @@ SPECTACULAR_SETTINGS = {
 # (none by default: no server-side request forgery), and the seconds one POST may take.
 EDITORIAL_WEBHOOK_ALLOWED_HOSTS = env.list("EDITORIAL_WEBHOOK_ALLOWED_HOSTS", default=[])
 EDITORIAL_WEBHOOK_TIMEOUT = env.float("EDITORIAL_WEBHOOK_TIMEOUT", default=5.0)
+# The keys that encrypt webhook secrets at rest (editorial.encryption): Fernet keys, comma-separated;
+# the first encrypts, all decrypt (rotation). None here: the local and test settings bring their own,
+# production requires them.
+EDITORIAL_WEBHOOK_SECRET_KEYS = env.list("EDITORIAL_WEBHOOK_SECRET_KEYS", default=[])
 # Hours an API Idempotency-Key is remembered: a retry within them gets the first answer again.
 EDITORIAL_IDEMPOTENCY_KEY_HOURS = env.int("EDITORIAL_IDEMPOTENCY_KEY_HOURS", default=24)
 # The beat's purges of records kept only for a while (editorial.notifications.housekeeping):

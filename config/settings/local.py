@@ -1,10 +1,14 @@
 """The embedded default for one machine: ``make run``."""
 
+from editorial.encryption import DEVELOPMENT_KEY
+
 from .base import *  # noqa: F403
 from .base import CELERY_BEAT_SCHEDULE, VAR_DIR, env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="local-only-insecure-key-never-used-in-production")
+# Webhook secrets are encrypted with the public development key unless told otherwise (refused with DEBUG off).
+EDITORIAL_WEBHOOK_SECRET_KEYS = env.list("EDITORIAL_WEBHOOK_SECRET_KEYS", default=[DEVELOPMENT_KEY])
 
 for _folder in ("static", "mail", "broker/queue", "broker/control", "broker/processed"):
     (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)

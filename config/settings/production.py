@@ -6,6 +6,8 @@ from .base import env
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+# Fernet keys for the webhook secrets at rest, the newest first (docs/deploy.md): no default.
+EDITORIAL_WEBHOOK_SECRET_KEYS = env.list("EDITORIAL_WEBHOOK_SECRET_KEYS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -11,6 +11,8 @@ from .base import CELERY_BROKER_URL, INSTALLED_APPS, env
 
 DEBUG = False
 SECRET_KEY = "test-only-key"  # noqa: S105 - the test run only
+# The bytes "editorial-test-run-only-key-0000": webhook secrets at rest (editorial.encryption).
+EDITORIAL_WEBHOOK_SECRET_KEYS = ["ZWRpdG9yaWFsLXRlc3QtcnVuLW9ubHkta2V5LTAwMDA="]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if "EMAIL_URL" not in env.ENVIRON:  # a worker process started by a fault test passes its own
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -137,7 +137,7 @@ class TokenDetailView(APIView):
 
 
 class WebhookSerializer(serializers.ModelSerializer):
-    """A registered webhook; its secret is shown only in the answer that made it."""
+    """A registered webhook; its secret is shown only in the answer that made it (never stored in clear)."""
 
     kinds = serializers.ListField(child=serializers.CharField(), help_text="Event kinds, e.g. article.decision.")
 
@@ -148,8 +148,14 @@ class WebhookSerializer(serializers.ModelSerializer):
 
 
 class NewWebhookSerializer(WebhookSerializer):
+    # Only an answer's schema, never read from a request; not read_only, which the schema would
+    # make a required field: a replay of the answer comes without it.
     secret = serializers.CharField(
-        read_only=True, help_text="Shown this once: verifies each delivery's webhook-signature (Standard Webhooks)."
+        required=False,
+        help_text=(
+            "Shown this once: verifies each delivery's webhook-signature (Standard Webhooks). Kept only "
+            "encrypted: a replay of this answer (the same Idempotency-Key) comes without it."
+        ),
     )
 
     class Meta(WebhookSerializer.Meta):
@@ -194,9 +200,12 @@ class WebhookListView(APIView):
         parameters=[idempotency.PARAMETER],
         responses={201: NewWebhookSerializer, **refusals(400, 401, 422)},
     )
-    @idempotency.idempotent
+    @idempotency.idempotent(withheld=("secret",))
     def post(self, request, **kwargs):
-        """Register: the URL must be public (checked now and before each delivery); kinds you may hear of."""
+        """Register: the URL must be public (checked now and before each delivery); kinds you may hear of.
+
+        The answer holds the secret, this once: the answer an Idempotency-Key keeps for a replay does not.
+        """
         body = WebhookRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:

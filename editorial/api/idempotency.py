@@ -11,6 +11,9 @@ and is committed with it: a second request with the same key, even one racing th
 on the row's unique index until the first commits, then replays its answer (or, if the first
 was refused and rolled back, does the work itself). Only a success (2xx) is remembered: a
 refusal writes nothing, so the corrected request may use the same key.
+
+A field named in ``withheld`` (a secret shown once, such as a new webhook's) is never written
+to the key's row: a replay answers without it.
 """
 
 import functools
@@ -113,13 +116,17 @@ def _claim(owner, key: str, printed: str) -> tuple[IdempotencyKey, bool]:
     raise KeyInFlux()
 
 
-def idempotent(handler):
+def idempotent(handler=None, *, withheld: tuple[str, ...] = ()):
     """Wrap a DRF view's creating handler (``create``, a POST action) with Idempotency-Key.
 
     Without the header the handler runs as before. With it: a new key runs the handler in one
     transaction with the key's row; a known key with the same fingerprint returns the stored
     status, body and ETag/Location; a known key with another fingerprint raises KeyReused (422).
+    ``@idempotent(withheld=("secret",))``: those top-level fields of the answer are not stored,
+    so a replay answers without them.
     """
+    if handler is None:
+        return functools.partial(idempotent, withheld=withheld)
 
     @functools.wraps(handler)
     def wrapper(view, request, *args, **kwargs):
@@ -137,7 +144,10 @@ def idempotent(handler):
             response = handler(view, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
                 record.status_code = response.status_code
-                record.body = json.dumps(response.data, cls=DjangoJSONEncoder)
+                kept = response.data
+                if withheld and isinstance(kept, dict):
+                    kept = {name: value for name, value in kept.items() if name not in withheld}
+                record.body = json.dumps(kept, cls=DjangoJSONEncoder)
                 record.headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
                 record.save(update_fields=["status_code", "body", "headers"])
             else:

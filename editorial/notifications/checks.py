@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.core.checks import Error, register
 
+from editorial import encryption
+
 
 @register()
 def claim_outlasts_sending(app_configs, **kwargs) -> list[Error]:
@@ -24,3 +26,31 @@ def claim_outlasts_sending(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register()
+def webhook_secret_keys(app_configs, **kwargs) -> list[Error]:
+    """The keys that encrypt webhook secrets at rest must be usable, and real ones without DEBUG.
+
+    ``EDITORIAL_WEBHOOK_SECRET_KEYS`` (``editorial.encryption``): not empty, each a Fernet key;
+    the public development key only with ``DEBUG`` on, since anyone may read it in the source.
+    """
+    keys = settings.EDITORIAL_WEBHOOK_SECRET_KEYS
+    errors = [
+        Error(
+            problem,
+            hint="Make one with `python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`.",
+            id="editorial.E003",
+        )
+        for problem in encryption.key_problems(keys)
+    ]
+    if not settings.DEBUG and encryption.DEVELOPMENT_KEY in keys:
+        errors.append(
+            Error(
+                f"{encryption.SETTING} holds the public development key while DEBUG is off",
+                hint="Anyone can read that key in the source: generate a key of your own (docs/deploy.md).",
+                id="editorial.E004",
+            )
+        )
+    return errors

@@ -12,7 +12,9 @@ Signed as Standard Webhooks 1.0 says (https://www.standardwebhooks.com/): header
 ``webhook-id`` (``evt_<event id>``, the same on every retry: the receiver's de-duplication
 key), ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``: ``v1,`` + base64 of
 HMAC-SHA256 over ``<id>.<timestamp>.<body>`` with the webhook's secret (``whsec_`` + base64,
-shown once when the webhook is made).
+shown once when the webhook is made). The secret is stored encrypted (``editorial.encryption``,
+keys in ``EDITORIAL_WEBHOOK_SECRET_KEYS``) and decrypted only in ``post``, to sign; a secret no
+key opens fails its delivery with that reason (retried, then dead), like a receiver that is down.
 
 No server-side request forgery (OWASP SSRF Prevention Cheat Sheet): only http(s) URLs without
 credentials; every address the host resolves to must be public, unless the host is listed in
@@ -28,6 +30,7 @@ import logging
 import secrets
 import socket
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as Signer
 
+from editorial import encryption
 from editorial.models import Event, EventKind, Notification, Webhook, WebhookDelivery
 from editorial.notifications.inbox import kinds_for
 from editorial.workflow import permissions
@@ -123,7 +127,10 @@ def webhook_register(*, owner, url: str, kinds) -> tuple[Webhook, str]:
         if Webhook.objects.select_for_update().filter(owner=owner, is_active=True).count() >= MAX_WEBHOOKS:
             raise InvalidInput(f"You have {MAX_WEBHOOKS} webhooks already: remove one first.")
         webhook = Webhook.objects.create(
-            owner=owner, url=url, kinds=[kind for kind in offered if kind in kinds], secret=secret
+            owner=owner,
+            url=url,
+            kinds=[kind for kind in offered if kind in kinds],
+            encrypted_secret=encryption.encrypt(secret),
         )
     return webhook, secret
 
@@ -199,7 +206,11 @@ def _claim(event_id: int, tried: set[int]) -> WebhookDelivery | None:
 
 
 def post(event: Event, webhook: Webhook) -> int:
-    """POST the signed event to the webhook; returns the HTTP status. Raises TargetRefused or httpx errors."""
+    """POST the signed event to the webhook; returns the HTTP status.
+
+    Raises SecretUnreadable (no key decrypts the webhook's secret), TargetRefused or httpx errors.
+    """
+    signer = Signer(encryption.decrypt(webhook.encrypted_secret))
     host, address = resolve_target(webhook.url)
     body = json.dumps(payload(event, webhook), separators=(",", ":"), ensure_ascii=False)
     message_id, now = f"evt_{event.pk}", timezone.now()
@@ -212,7 +223,7 @@ def post(event: Event, webhook: Webhook) -> int:
         "User-Agent": "editorial-webhooks/1",
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Signer(webhook.secret).sign(message_id, now, body),
+        "webhook-signature": signer.sign(message_id, now, body),
     }
     with httpx.Client(timeout=settings.EDITORIAL_WEBHOOK_TIMEOUT, follow_redirects=False, trust_env=False) as client:
         response = client.post(pinned, content=body.encode(), headers=headers, extensions={"sni_hostname": host})
@@ -222,21 +233,23 @@ def post(event: Event, webhook: Webhook) -> int:
 def deliver_due(event: Event) -> bool:
     """POST each of the event's webhook deliveries that is due, once; returns whether none is left.
 
-    A 2xx answer marks it sent; anything else (refused target, timeout, another status) marks it
-    failed with the reason, for the task's retry.
+    A 2xx answer marks it sent; anything else (a secret no key decrypts, refused target, timeout,
+    another status) marks it failed with the reason, for the task's retry.
     """
     tried: set[int] = set()
     while (delivery := _claim(event.pk, tried)) is not None:
         tried.add(delivery.pk)
-        status, error = None, ""
+        status, error, level = None, "", logging.WARNING
         try:
             status = post(event, delivery.webhook)
             if not 200 <= status < 300:
                 error = f"The receiver answered HTTP {status}."
+        except encryption.SecretUnreadable as failure:  # the deployment's keys are wrong, not the receiver
+            error, level = f"{type(failure).__name__}: {failure}", logging.ERROR
         except (TargetRefused, httpx.HTTPError) as failure:
             error = f"{type(failure).__name__}: {failure}"[:2000]
         if error:
-            log.warning("Webhook delivery %s failed: %s", delivery.pk, error)
+            log.log(level, "Webhook delivery %s (webhook %s) failed: %s", delivery.pk, delivery.webhook_id, error)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=N.FAILED if error else N.SENT,
             last_error=error,
@@ -259,3 +272,42 @@ def retry_dead(delivery_ids) -> list[int]:
         dead.update(status=N.PENDING, last_error="")
         Event.objects.filter(pk__in=event_ids).update(status=Event.Status.PENDING, done_at=None, relayed_at=None)
     return event_ids
+
+
+# --- Key rotation ----------------------------------------------------------------------------
+
+
+class Reencrypted(NamedTuple):
+    """What ``reencrypt_secrets`` did: secrets moved to the first key, already there, unreadable."""
+
+    moved: int
+    current: int
+    unreadable: list[int]  # ids of the webhooks whose secret no key decrypts (left as they were)
+
+
+def reencrypt_secrets(batch: int = 500) -> Reencrypted:
+    """Encrypt every webhook's secret again under the first key of ``EDITORIAL_WEBHOOK_SECRET_KEYS``.
+
+    Removed webhooks too: a dead delivery of theirs may still be retried. A secret the first key
+    already opens is left alone; one that no key opens is left as it is and its webhook named.
+    Each row is rewritten only if it did not change since it was read. Raises
+    ImproperlyConfigured when the keys are unusable. Once this reports nothing unreadable, the
+    keys after the first may be dropped.
+    """
+    encryption.cipher()
+    moved, current, unreadable, last = 0, 0, [], 0
+    while chunk := list(
+        Webhook.objects.filter(pk__gt=last).order_by("pk").values_list("pk", "encrypted_secret")[:batch]
+    ):
+        last = chunk[-1][0]
+        for pk, token in chunk:
+            if encryption.is_current(token):
+                current += 1
+                continue
+            try:
+                fresh = encryption.reencrypt(token)
+            except encryption.SecretUnreadable:
+                unreadable.append(pk)
+                continue
+            moved += Webhook.objects.filter(pk=pk, encrypted_secret=token).update(encrypted_secret=fresh)
+    return Reencrypted(moved, current, unreadable)

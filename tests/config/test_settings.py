@@ -6,11 +6,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from cryptography.fernet import Fernet
+
+from editorial.encryption import DEVELOPMENT_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}}
+    left_out = {"DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "EDITORIAL_WEBHOOK_SECRET_KEYS"}
+    clean = {k: v for k, v in os.environ.items() if k not in left_out}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -30,6 +36,7 @@ def test_production_settings_pass_check_deploy_without_warnings(tmp_path):
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="editorial.example.org",
+        EDITORIAL_WEBHOOK_SECRET_KEYS=Fernet.generate_key().decode(),
         VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -42,6 +49,40 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("keys", "refusal"),
+    [
+        (None, "Set the EDITORIAL_WEBHOOK_SECRET_KEYS environment variable"),
+        ("", "editorial.E003"),
+        ("not-a-fernet-key", "editorial.E003"),
+        (f"{Fernet.generate_key().decode()},{DEVELOPMENT_KEY}", "editorial.E004"),
+    ],
+)
+def test_production_refuses_to_start_without_a_real_webhook_secret_key(tmp_path, keys, refusal):
+    """No key, an unusable one, or the public development key: production refuses to start."""
+    given = {} if keys is None else {"EDITORIAL_WEBHOOK_SECRET_KEYS": keys}
+    result = run_manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="x.org",
+        VAR_DIR=str(tmp_path),
+        **given,
+    )
+    assert result.returncode != 0
+    assert refusal in result.stderr, result.stderr
+    assert DEVELOPMENT_KEY not in result.stderr
+
+
+def test_the_local_settings_encrypt_webhook_secrets_with_the_development_key(tmp_path):
+    """`make run` needs no key: the public development one, which only DEBUG allows."""
+    show = "from django.conf import settings as s; print(s.EDITORIAL_WEBHOOK_SECRET_KEYS, s.DEBUG)"
+    local = run_manage("shell", "-c", show, DJANGO_SETTINGS_MODULE="config.settings.local", VAR_DIR=str(tmp_path))
+    assert local.stdout.splitlines()[-1] == f"['{DEVELOPMENT_KEY}'] True", local.stderr
+    refused = run_manage("check", DJANGO_SETTINGS_MODULE="config.settings.local", VAR_DIR=str(tmp_path), DEBUG="false")
+    assert refused.returncode != 0 and "editorial.E004" in refused.stderr
 
 
 def test_embedded_default_needs_no_server(tmp_path):
@@ -87,6 +128,7 @@ def test_look_ups_are_off_in_production_and_on_against_the_stub_locally(tmp_path
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="editorial.example.org",
+        EDITORIAL_WEBHOOK_SECRET_KEYS=Fernet.generate_key().decode(),
         VAR_DIR=str(tmp_path),
     )
     assert production.stdout.splitlines()[-1].split() == ["False", "https://api.crossref.org"], production.stderr
