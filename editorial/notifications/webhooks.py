@@ -124,7 +124,12 @@ def webhook_register(*, owner, url: str, kinds) -> tuple[Webhook, str]:
         raise InvalidInput(str(refusal), fields={"url": str(refusal)}) from refusal
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     with transaction.atomic():
-        if Webhook.objects.select_for_update().filter(owner=owner, is_active=True).count() >= MAX_WEBHOOKS:
+        # The owner's row is the lock: two registrations queue on it, and the count that follows
+        # (its own statement, so it sees what the other committed) holds the limit. Locking the
+        # webhooks counted would not: with none yet there is nothing to lock, and a statement
+        # that waited for a lock still counts with what it saw before the wait.
+        type(owner).objects.select_for_update().filter(pk=owner.pk).exists()
+        if Webhook.objects.filter(owner=owner, is_active=True).count() >= MAX_WEBHOOKS:
             raise InvalidInput(f"You have {MAX_WEBHOOKS} webhooks already: remove one first.")
         webhook = Webhook.objects.create(
             owner=owner,

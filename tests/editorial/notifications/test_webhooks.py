@@ -7,6 +7,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.conf import settings as django_settings
 from django.urls import reverse
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -239,3 +240,28 @@ def test_through_the_relay_and_a_real_worker_a_down_receiver_gets_the_event_once
     assert Verifier(hook["secret"]).verify(body, headers)["event_id"] == event.pk
     sent = WebhookDelivery.objects.get()
     assert sent.status == "sent" and sent.attempts >= 2
+
+
+@pytest.mark.skipif(
+    "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+    reason="SQLite has one writer at a time: the race needs PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("already", [0, 1])
+def test_registrations_at_the_same_moment_keep_the_limit(author, monkeypatch, already):
+    """The most webhooks one person may have holds when registrations race, even with none yet."""
+    from tests.editorial.workflow.test_concurrency import race
+
+    monkeypatch.setattr(webhooks, "MAX_WEBHOOKS", already + 1)
+    for n in range(already):
+        webhooks.webhook_register(owner=author, url=f"https://93.184.215.14/hook/{n}", kinds=["article.decision"])
+    outcomes = race(
+        *[
+            lambda n=n: webhooks.webhook_register(
+                owner=author, url=f"https://93.184.215.14/race/{n}", kinds=["article.decision"]
+            )
+            for n in range(3)
+        ]
+    )
+    assert [o[0] for o in outcomes].count("ok") == 1, outcomes
+    assert Webhook.objects.filter(owner=author, is_active=True).count() == already + 1
