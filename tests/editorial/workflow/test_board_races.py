@@ -281,3 +281,40 @@ def test_a_submission_waiting_for_a_declaration_of_ai_provenance_keeps_it_or_is_
     else:
         assert isinstance(outcomes[1][1], StaleArticle), outcomes
         assert current.status == "draft"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_review_sent_twice_at_once(in_state, editor, reviewers):
+    """A double click: one review, one signature, one completion; the other a 409."""
+    article, invitations = accepted_round(in_state, editor, reviewers)
+    invitation = invitations[0]
+    outcomes = race(submit(Invitation.objects.get(pk=invitation.pk)), submit(Invitation.objects.get(pk=invitation.pk)))
+    assert sorted(o[0] for o in outcomes) == ["error", "ok"], outcomes
+    assert all(isinstance(o[1], REFUSED) for o in outcomes if o[0] == "error"), outcomes
+    assert Review.objects.filter(invitation=invitation).count() == 1
+    assert fresh(article).valid_signatures == 1
+    assert_signatures_counted(article)
+    assert_the_trail_holds(article)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("disqualifying", [True, False])
+def test_a_signed_review_racing_the_ruling_on_its_competing_interest(in_state, editor, reviewers, disqualifying):
+    article = in_state("submitted")
+    invitations = board.invitation_create(article=article, actor=editor, reviewers=reviewers)
+    board.invitation_accept(
+        invitation=invitations[0], actor=invitations[0].reviewer, conflict="declared", description="Paid talks."
+    )
+    declared = Invitation.objects.get(pk=invitations[0].pk)
+    outcomes = race(
+        submit(declared),
+        lambda: board.invitation_rule_conflict(
+            invitation=Invitation.objects.get(pk=declared.pk),
+            actor=editor,
+            disqualifying=disqualifying,
+            reason="Ruled.",
+        ),
+    )
+    assert all(o[0] == "ok" or isinstance(o[1], REFUSED) for o in outcomes), outcomes
+    assert_signatures_counted(article)
+    assert_the_trail_holds(article)
