@@ -17,15 +17,13 @@ from reviewers.models import Invitation
 def action_url(event: Event, recipient_id: int) -> str:
     """Where the recipient acts: their invitation for a reviewer, else the article's page."""
     invitation_id = event.payload.get("invitation")
-    if event.kind == EventKind.ROUND_CLOSED:
-        return settings.SITE_URL + reverse("admin:index")  # nothing left to act on
-    if event.kind == EventKind.INVITED:
+    if event.kind in (EventKind.INVITED, EventKind.ROUND_CLOSED):  # the recipient's own, of those named
         invitation_id = (
             Invitation.objects.filter(pk__in=event.payload.get("invitations", []), reviewer=recipient_id)
             .values_list("pk", flat=True)
             .first()
         )
-    if invitation_id and (event.kind == EventKind.INVITED or event.kind in FOR_THE_REVIEWER):
+    if invitation_id and (event.kind in (EventKind.INVITED, EventKind.ROUND_CLOSED) or event.kind in FOR_THE_REVIEWER):
         return settings.SITE_URL + reverse("admin:reviewers_invitation_change", args=[invitation_id])
     if event.article_id is None:
         first = event.payload.get("first_article")

@@ -109,7 +109,8 @@ def webhook_register(*, owner, url: str, kinds) -> tuple[Webhook, str]:
     """Register ``url`` for ``kinds`` (EventKind values); returns the webhook and its secret.
 
     Raises InvalidInput (400) for a kind the owner may not hear of, a URL refused by
-    ``resolve_target``, or more than ``MAX_WEBHOOKS`` active webhooks.
+    ``resolve_target`` or already registered by the owner, or more than ``MAX_WEBHOOKS`` active
+    webhooks.
     """
     offered = kinds_offered(owner)
     refused = sorted(set(kinds) - set(offered))
@@ -129,7 +130,13 @@ def webhook_register(*, owner, url: str, kinds) -> tuple[Webhook, str]:
         # webhooks counted would not: with none yet there is nothing to lock, and a statement
         # that waited for a lock still counts with what it saw before the wait.
         type(owner).objects.select_for_update().filter(pk=owner.pk).exists()
-        if Webhook.objects.filter(owner=owner, is_active=True).count() >= MAX_WEBHOOKS:
+        active = list(Webhook.objects.filter(owner=owner, is_active=True).values_list("url", flat=True))
+        if url in active:  # two webhooks for one address would deliver each event to it twice
+            raise InvalidInput(
+                "You have a webhook for this URL already: remove it first to register it with other kinds.",
+                fields={"url": "registered already"},
+            )
+        if len(active) >= MAX_WEBHOOKS:
             raise InvalidInput(f"You have {MAX_WEBHOOKS} webhooks already: remove one first.")
         webhook = Webhook.objects.create(
             owner=owner,

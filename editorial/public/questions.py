@@ -53,8 +53,10 @@ def _address(group, request) -> str:
     return client_address(request) or "unknown"
 
 
-def _refused(request, page, status: int, message: str):
-    context = {"status": status, "message": message, "article_url": reverse("article-detail", args=[page.article.slug])}
+def _refused(request, page, status: int, message: str, text: str = ""):
+    """The refusal's page (``status``), saying why; with ``text``, the form again holding it to correct."""
+    slug = page.article.slug
+    context = {"message": message, "article_url": reverse("article-detail", args=[slug]), "slug": slug, "text": text}
     response = render(request, "editorial/public/question_refused.html", context, status=status)
     if status == 429:
         response["Retry-After"] = "3600"
@@ -90,8 +92,8 @@ def ask(request, slug: str):
         return thanks  # a robot: answered like a person, and nothing is kept
     try:
         question_ask(article=page.article, text=request.POST.get("text", ""))
-    except EditorialError as error:
-        return _refused(request, page, error.http_status, error.message)
+    except EditorialError as error:  # the text itself: give it back to be corrected
+        return _refused(request, page, error.http_status, error.message, text=request.POST.get("text", "")[:1000])
     return thanks
 
 

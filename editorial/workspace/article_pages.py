@@ -44,7 +44,7 @@ CONSEQUENCES = {
         "The author receives your reason as the decision letter.",
         "The author can edit the article and resubmit it for a new round.",
     ],
-    "reject": ["The author receives your reason. A rejected article is never public."],
+    "reject": ["The author receives your reason. A rejected article is not shown to readers."],
     "withdraw": ["The article leaves the review process and is no longer public."],
     "retract": [
         "Readers see a retraction notice instead of the content.",

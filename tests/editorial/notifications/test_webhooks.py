@@ -113,6 +113,15 @@ def test_a_public_address_or_an_allowed_host_is_accepted_and_the_secret_shown_on
     assert len(listed) == 2 and all("secret" not in hook for hook in listed)
 
 
+def test_one_address_is_registered_once(author, receiver):
+    """Two webhooks for one URL would deliver each event to it twice: the second is a 400."""
+    client = api_of(author)
+    assert register(client, f"http://127.0.0.1:{receiver.port}/hook").status_code == 201
+    again = register(client, f"http://127.0.0.1:{receiver.port}/hook", kinds=["article.submitted"])
+    assert again.status_code == 400 and "already" in str(again.json()), again.json()
+    assert Webhook.objects.filter(owner=author, is_active=True).count() == 1
+
+
 def test_a_kind_the_role_does_not_hear_of_is_refused(author):
     response = register(api_of(author), "https://93.184.215.14/hook", kinds=["invitation.invited"])
     assert response.status_code == 400 and "invitation.invited" in response.json()["detail"]

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from articles.models import Article
 from editorial.models import QuestionStatus, ReaderQuestion
@@ -134,6 +135,10 @@ def test_a_question_that_cannot_be_kept_is_a_400_saying_why(in_state, text, why)
     response = ask(in_state("approved"), text)
     assert response.status_code == 400 and why in response.content.decode()
     assert not ReaderQuestion.objects.exists()
+    # The form comes back holding what the reader wrote (at most the form's 1,000 characters), to correct.
+    page = response.content.decode()
+    assert f'aria-describedby="question-hint">{escape(text[:1000])}</textarea>' in page
+    assert "Error 400" not in page
 
 
 @pytest.mark.django_db

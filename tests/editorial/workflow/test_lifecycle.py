@@ -5,10 +5,12 @@ a retraction takes approved content off the site.
 """
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from articles.models import Article, ArticleStatus
-from editorial.models import Event, EventKind, TransitionRecord
+from editorial.models import Event, EventKind, Notification, TransitionRecord
+from editorial.notifications.emails import render
 from editorial.reads import public, worklists
 from editorial.workflow import board, services
 from editorial.workflow.exceptions import WrongState
@@ -51,6 +53,10 @@ def test_closing_a_round_ends_its_invitations(decision, reason, in_state, author
     assert told.count() == 1  # the reviewers are told once
     assert sorted(told.get().payload["invitations"]) == sorted([accepted.pk, invited.pk])
     assert not Invitation.objects.filter(article=article, status__in=["invited", "accepted"]).exists()
+    for invitation in (accepted, invited):  # each e-mail links to the reader's own invitation, which says it ended
+        mail = render(Notification(pk=1, event=told.get(), recipient=invitation.reviewer))
+        own = reverse("admin:reviewers_invitation_change", args=[invitation.pk])
+        assert f"Your invitation: {settings.SITE_URL}{own}" in mail.body, mail.body
 
 
 def test_round_2_invitation_cannot_be_accepted_after_round_3_opens(in_state, author, editor, reviewers, third):
