@@ -83,6 +83,7 @@ class _Run:
         self.from_link = 0 if self.full else last.through_link
         self.marks = dict(self.start_marks if self.full else last.marks)
         self.breaks: list[Break] = []
+        self.found: set[Break] = set()
         self.heads: dict[int, tuple[str, int]] = {}
         self.links = 0
         self.rolling_from = last.rolling_article if last else 0
@@ -94,7 +95,8 @@ class _Run:
     def report(self, article_id, record: str, what: str) -> None:
         """Note a break once (the slice and the new links may both come upon it)."""
         found = Break(article_id, record, what)
-        if found not in self.breaks:
+        if found not in self.found:
+            self.found.add(found)
             self.breaks.append(found)
 
     # --- The links, in each article's order ------------------------------------------------
@@ -399,13 +401,18 @@ def mark_chain_start(why: str) -> AuditCheckpoint:
 
     For data written as the owner past the application (the bench generator's months of
     history, written with COPY): verify_audit then neither checks nor reports those records.
-    Every later checkpoint carries these marks on. Never called by the application.
+    Every later checkpoint carries these marks on; like a full run it counts as a lap of the
+    rolling slice, which goes on from where it stood. Never called by the application.
     """
     marks = {}
     for record_type, (model, _, _) in chain.CHAINED.items():
         marks[record_type] = model.objects.aggregate(newest=Max(model._meta.pk.attname))["newest"] or 0
     through = AuditLink.objects.aggregate(newest=Max("id"))["newest"] or 0
-    return AuditCheckpoint.objects.create(full=True, through_link=through, marks=marks, start_marks=marks, report=why)
+    last = AuditCheckpoint.objects.order_by("-id").first()
+    place = {"rolling_article": last.rolling_article, "rolling_lap": last.rolling_lap + 1} if last else {}
+    return AuditCheckpoint.objects.create(
+        full=True, through_link=through, marks=marks, start_marks=marks, report=why, **place
+    )
 
 
 def verify_and_alert(*, full: bool = False) -> Outcome:
