@@ -406,6 +406,9 @@ class AuditCheckpoint(models.Model):
         default=0, help_text="The last article whose older chain this run's rolling slice re-read (0: none)."
     )
     rolling_links = models.PositiveIntegerField(default=0, help_text="Older links the rolling slice re-read.")
+    rolling_lap = models.PositiveIntegerField(
+        default=0, help_text="How many times the rolling slice has gone round every chain (a full run counts one)."
+    )
     breaks = models.PositiveIntegerField(default=0)
     report = models.TextField(blank=True)
 

@@ -85,7 +85,8 @@ def watch_retractions() -> dict:
 @shared_task(name="editorial.tasks.verify_audit_chain")
 def verify_audit_chain() -> dict:
     """The nightly check of the audit chains from the last checkpoint, and a rolling slice of the
-    older ones (every link re-read within ``EDITORIAL_AUDIT_FULL_CYCLE_DAYS``); auditors hear of breaks.
+    older ones (every record re-read within ``EDITORIAL_AUDIT_FULL_CYCLE_DAYS`` runs, whatever is
+    written meanwhile; in one snapshot: a write committed during the run is no break); auditors hear of breaks.
 
     Returns the new links read, the older ones the slice re-read, the last article the slice reached, the breaks.
     """

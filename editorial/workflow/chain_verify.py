@@ -9,19 +9,25 @@ it (the nightly task), unless ``full``.
 
 An incremental run also re-reads a rolling slice of older chains, whole articles in id order
 from where the last slice stopped (the checkpoint's ``rolling_article``), wrapping to the first
-article: at least 1/``EDITORIAL_AUDIT_FULL_CYCLE_DAYS`` of the links each run, so nightly runs
-re-read every link at least once in that many days, and a record changed long ago is found
-without a ``--full`` run.
+article: their links, records, heads and signed content, and the records of those articles no
+link covers. Each run reads at least 1/``EDITORIAL_AUDIT_FULL_CYCLE_DAYS`` of the links, and
+further if needed to come round to where the slice stood that many runs ago (the trail grew
+meanwhile): any ``EDITORIAL_AUDIT_FULL_CYCLE_DAYS`` nightly runs re-read every record, whatever
+was written meanwhile, and a record changed long ago is found without a ``--full`` run.
+
+A run reads in one snapshot (``_snapshot``): a record written while it runs is neither half
+seen nor reported as a break; the next run reads it.
 """
 
 import math
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max, Q, Subquery
+from django.db import connections, router, transaction
+from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from articles import content
@@ -33,6 +39,9 @@ from editorial.workflow.system import system_user
 from reviewers.models import Signature
 
 BATCH = 2000
+
+#: How a chained record names its article in a query (``chain.CHAINED`` says it in Python).
+ARTICLE_LOOKUP = {"articles.historicalarticle": "id", "reviewers.review": "invitation__article_id"}
 
 
 @dataclass(frozen=True)
@@ -74,14 +83,21 @@ class _Run:
         self.from_link = 0 if self.full else last.through_link
         self.marks = dict(self.start_marks if self.full else last.marks)
         self.breaks: list[Break] = []
+        self.found: set[Break] = set()
         self.heads: dict[int, tuple[str, int]] = {}
         self.links = 0
         self.rolling_from = last.rolling_article if last else 0
         self.rolling_article = self.rolling_from
+        self.rolling_lap = (last.rolling_lap if last else 0) + (1 if self.full else 0)  # a full run: a whole lap
         self.rolling_links = 0
+        self.slice_articles: list[int] = []
 
     def report(self, article_id, record: str, what: str) -> None:
-        self.breaks.append(Break(article_id, record, what))
+        """Note a break once (the slice and the new links may both come upon it)."""
+        found = Break(article_id, record, what)
+        if found not in self.found:
+            self.found.add(found)
+            self.breaks.append(found)
 
     # --- The links, in each article's order ------------------------------------------------
 
@@ -114,33 +130,69 @@ class _Run:
     def check_rolling_slice(self) -> Q | None:
         """Re-read the whole chains (to the checkpoint's link) of the next articles in id order.
 
-        The slice starts after ``rolling_from`` and takes articles until their chains hold at
-        least ``rolling_budget()`` links, wrapping to the first article; it reads those links and
-        their records, and the heads of their articles are checked with the others. Returns the
-        articles it covered (a filter on ``article_id``), None if there was nothing to read.
-        A run reads ``rolling_budget()`` links plus at most one article's chain.
+        The slice starts after ``rolling_from`` and takes articles, wrapping to the first one,
+        until their chains hold at least ``rolling_budget()`` links and it has reached
+        ``_due()``; it reads those links and their records, checks the heads of those articles
+        with the others and looks for their records no link covers. Returns the articles it
+        covered (a filter on ``article_id``), None if there was nothing to read. A run reads
+        ``rolling_budget()`` links plus at most one article's chain, or what is due if more.
         """
-        budget = rolling_budget()
-        taken, end, wrapped = 0, self.rolling_from, False
+        budget, due = rolling_budget(), self._due()
+        taken, place = 0, (self.rolling_lap, self.rolling_from)
         after = Article.objects.filter(pk__gt=self.rolling_from, audit_length__gt=0)
         then = Article.objects.filter(pk__lte=self.rolling_from, audit_length__gt=0)
-        for wrapping, articles in enumerate((after, then)):
-            for pk, length in articles.order_by("pk").values_list("pk", "audit_length").iterator(chunk_size=BATCH):
-                if taken >= budget:
-                    break
-                taken, end, wrapped = taken + length, pk, bool(wrapping)
-        if not taken:
-            self.rolling_article = 0
-            return None
-        if wrapped:
-            covered = Q(article_id__gt=self.rolling_from) | Q(article_id__lte=end)
+        ahead = (
+            (lap, pk, length)
+            for lap, articles in ((self.rolling_lap, after), (self.rolling_lap + 1, then))
+            for pk, length in articles.order_by("pk").values_list("pk", "audit_length").iterator(chunk_size=BATCH)
+        )
+        for lap, pk, length in ahead:
+            reached = place if lap == place[0] else (lap, 0)  # past the last article: a lap ends
+            if taken >= budget and reached >= due:
+                place = reached
+                break
+            taken, place = taken + length, (lap, pk)
+            self.slice_articles.append(pk)
         else:
-            covered = Q(article_id__gt=self.rolling_from, article_id__lte=end)
+            if taken:
+                place = (self.rolling_lap + 1, self.rolling_from)  # every article: a whole lap
+        if place == (self.rolling_lap, self.rolling_from):
+            return None
+        wrapped = place[0] != self.rolling_lap
+
+        def covered(lookup: str = "article_id") -> Q:
+            """The slice's articles, as a filter on ``lookup`` (how a table names its article)."""
+            if wrapped:
+                return Q(**{f"{lookup}__gt": self.rolling_from}) | Q(**{f"{lookup}__lte": place[1]})
+            return Q(**{f"{lookup}__gt": self.rolling_from, f"{lookup}__lte": place[1]})
+
         before = self.links
-        self._check_chain(AuditLink.objects.filter(covered, id__lte=self.from_link), through=0)
+        self._check_chain(AuditLink.objects.filter(covered(), id__lte=self.from_link), through=0)
         self.rolling_links, self.links = self.links - before, before
-        self.rolling_article = end
-        return covered
+        self.rolling_lap, self.rolling_article = place
+        self._check_unchained_of(covered)
+        return covered()
+
+    def _due(self) -> tuple[int, int]:
+        """Where this run's slice must reach, as (lap, article): a lap past where it stood
+        ``EDITORIAL_AUDIT_FULL_CYCLE_DAYS`` runs ago, so what that run re-read is re-read again
+        within the cycle however much was written since. (0, 0), nothing, before that many runs."""
+        cycle = max(1, settings.EDITORIAL_AUDIT_FULL_CYCLE_DAYS)
+        back = AuditCheckpoint.objects.order_by("-id").values_list("rolling_lap", "rolling_article")
+        for lap, article in back[cycle - 1 : cycle]:
+            return lap + 1, article
+        return 0, 0
+
+    def _check_unchained_of(self, covered) -> None:
+        """Records of the ``covered`` articles (a function of the article's lookup to a filter)
+        no link covers, whatever their id (one slipped in below the checkpoint's mark too),
+        except those written before the chain began (``start_marks``)."""
+        for record_type, (model, _, _) in chain.CHAINED.items():
+            pk = model._meta.pk.attname
+            linked = AuditLink.objects.filter(record_type=record_type, record_id=OuterRef(pk))
+            start = int(self.start_marks.get(record_type, 0))
+            within = covered(ARTICLE_LOOKUP.get(record_type, "article_id"))
+            self._report_loose(record_type, model.objects.filter(within, ~Exists(linked), **{f"{pk}__gt": start}))
 
     def _link_before(self, link: AuditLink) -> AuditLink | None:
         if link.seq == 1:
@@ -199,7 +251,8 @@ class _Run:
                     )
 
     def _check_heads(self) -> None:
-        ids = list(self.heads)
+        """The heads of the articles whose links were read, and of those the slice covered."""
+        ids = list(self.heads) + [pk for pk in self.slice_articles if pk not in self.heads]
         if self.full:
             ids += Article.objects.filter(audit_length__gt=0).exclude(pk__in=ids).values_list("pk", flat=True)
         for start in range(0, len(ids), BATCH):
@@ -219,22 +272,26 @@ class _Run:
     # --- Records no link covers --------------------------------------------------------------
 
     def check_unchained(self) -> None:
-        for record_type, (model, article_of, _) in chain.CHAINED.items():
+        for record_type, (model, _, _) in chain.CHAINED.items():
             pk = model._meta.pk.attname
             mark = int(self.marks.get(record_type, 0))
             newest = model.objects.aggregate(newest=Max(pk))["newest"] or 0
             linked = AuditLink.objects.filter(record_type=record_type, record_id__gt=mark).values("record_id")
             loose = model.objects.filter(**{f"{pk}__gt": mark}).exclude(**{f"{pk}__in": linked})
-            for record in loose.iterator(chunk_size=BATCH):
-                article_id = article_of(record)
-                if article_id is None:
-                    continue  # not part of any article's trail (an event of a digest)
-                self.report(
-                    article_id,
-                    _name(record_type, record.pk),
-                    f"not in the chain: written outside the application (dated {_shown(_when(record))})",
-                )
+            self._report_loose(record_type, loose)
             self.marks[record_type] = max(mark, newest)
+
+    def _report_loose(self, record_type: str, loose) -> None:
+        article_of = chain.CHAINED[record_type][1]
+        for record in loose.iterator(chunk_size=BATCH):
+            article_id = article_of(record)
+            if article_id is None:
+                continue  # not part of any article's trail (an event of a digest)
+            self.report(
+                article_id,
+                _name(record_type, record.pk),
+                f"not in the chain: written outside the application (dated {_shown(_when(record))})",
+            )
 
     # --- Signed content --------------------------------------------------------------------------
 
@@ -274,6 +331,36 @@ def rolling_budget() -> int:
     return math.ceil(AuditLink.objects.count() / max(1, settings.EDITORIAL_AUDIT_FULL_CYCLE_DAYS))
 
 
+@contextmanager
+def _snapshot():
+    """One transaction for a run's reads, so that it sees the trail as of one moment.
+
+    On PostgreSQL REPEATABLE READ, READ ONLY: a transition committed while the run reads (a
+    head moved after its article's links were read) is not seen, so never reported as a
+    break; the next run reads it. On SQLite a DEFERRED transaction (a read snapshot under WAL
+    that does not take the write lock the project's IMMEDIATE mode would). Inside a caller's
+    transaction (a test's), the run reads in that one.
+    """
+    connection = connections[router.db_for_read(AuditLink)]
+    if connection.in_atomic_block:
+        yield
+        return
+    connection.ensure_connection()
+    mode = getattr(connection, "transaction_mode", None)
+    if connection.vendor == "sqlite":
+        connection.transaction_mode = "DEFERRED"
+    try:
+        with transaction.atomic(using=connection.alias):
+            connection.transaction_mode = mode
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+    finally:
+        if connection.vendor == "sqlite":
+            connection.transaction_mode = mode
+
+
 def verify(*, full: bool = False) -> Outcome:
     """Verify from the last checkpoint (or everything, ``full``); store and return the outcome.
 
@@ -282,15 +369,16 @@ def verify(*, full: bool = False) -> Outcome:
     time of an incremental run grows with what was written since the last one, plus its
     rolling slice of older chains (``_Run.check_rolling_slice``), which a full run needs not.
     """
-    run = _Run(full=full)
-    version_type, signature_type = ArticleVersion._meta.label_lower, Signature._meta.label_lower
-    version_mark, signature_mark = int(run.marks.get(version_type, 0)), int(run.marks.get(signature_type, 0))
-    if run.full:
-        version_mark = signature_mark = 0
-    covered = None if run.full else run.check_rolling_slice()
-    through = run.check_links()
-    run.check_unchained()
-    run.check_signed_content(version_mark=version_mark, signature_mark=signature_mark, covered=covered)
+    with _snapshot():
+        run = _Run(full=full)
+        version_type, signature_type = ArticleVersion._meta.label_lower, Signature._meta.label_lower
+        version_mark, signature_mark = int(run.marks.get(version_type, 0)), int(run.marks.get(signature_type, 0))
+        if run.full:
+            version_mark = signature_mark = 0
+        covered = None if run.full else run.check_rolling_slice()
+        through = run.check_links()
+        run.check_unchained()
+        run.check_signed_content(version_mark=version_mark, signature_mark=signature_mark, covered=covered)
     with transaction.atomic():
         checkpoint = AuditCheckpoint.objects.create(
             full=run.full,
@@ -300,6 +388,7 @@ def verify(*, full: bool = False) -> Outcome:
             links=run.links,
             rolling_article=run.rolling_article,
             rolling_links=run.rolling_links,
+            rolling_lap=run.rolling_lap,
             breaks=len(run.breaks),
             report="\n".join(str(b) for b in run.breaks[:1000]),
         )
@@ -312,13 +401,18 @@ def mark_chain_start(why: str) -> AuditCheckpoint:
 
     For data written as the owner past the application (the bench generator's months of
     history, written with COPY): verify_audit then neither checks nor reports those records.
-    Every later checkpoint carries these marks on. Never called by the application.
+    Every later checkpoint carries these marks on; like a full run it counts as a lap of the
+    rolling slice, which goes on from where it stood. Never called by the application.
     """
     marks = {}
     for record_type, (model, _, _) in chain.CHAINED.items():
         marks[record_type] = model.objects.aggregate(newest=Max(model._meta.pk.attname))["newest"] or 0
     through = AuditLink.objects.aggregate(newest=Max("id"))["newest"] or 0
-    return AuditCheckpoint.objects.create(full=True, through_link=through, marks=marks, start_marks=marks, report=why)
+    last = AuditCheckpoint.objects.order_by("-id").first()
+    place = {"rolling_article": last.rolling_article, "rolling_lap": last.rolling_lap + 1} if last else {}
+    return AuditCheckpoint.objects.create(
+        full=True, through_link=through, marks=marks, start_marks=marks, report=why, **place
+    )
 
 
 def verify_and_alert(*, full: bool = False) -> Outcome:

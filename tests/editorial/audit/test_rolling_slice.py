@@ -79,3 +79,15 @@ def test_a_full_run_reads_no_slice_and_the_next_night_goes_on_from_where_the_las
     assert outcome.checkpoint.rolling_article == first["rolling_article"]
     second = verify_audit_chain()
     assert second["rolling_article"] != first["rolling_article"]
+
+
+@pytest.mark.django_db
+def test_a_declared_chain_start_counts_as_a_lap_and_the_nights_after_read_their_share(approved_articles):
+    """``mark_chain_start`` (the bench data's) is a full, clean checkpoint: like a full run it
+    counts a lap, so the nights after it read their share, not a whole lap each to catch up."""
+    for _ in range(NIGHTS + 1):
+        verify_audit_chain()
+    chain_verify.mark_chain_start("Declared before the chain.")
+    budget, longest = chain_verify.rolling_budget(), max(Article.objects.values_list("audit_length", flat=True))
+    runs = [verify_audit_chain() for _ in range(NIGHTS)]
+    assert all(run["rolling_links"] <= budget + longest for run in runs), runs
