@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """The rolling slice's lap: where it stood N runs ago says how far tonight's slice must reach."""
 
     dependencies = [
-        ("editorial", "0018_idempotency_key_expiry_index"),
+        ("editorial", "0019_webhook_secret_encrypted"),
     ]
 
     operations = [
