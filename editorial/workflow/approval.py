@@ -44,11 +44,15 @@ class ApprovalStatus:
         return text
 
 
+def _key(article: Article) -> tuple:
+    """What an approval status read for ``article`` depends on: its round, version and the quorum."""
+    return (article.review_round, article.current_version_id, settings.EDITORIAL_APPROVAL_QUORUM)
+
+
 def known_status(article: Article) -> ApprovalStatus | None:
     """The approval status already read for the article object as it is now, else None (no query)."""
-    key = (article.review_round, article.current_version_id, settings.EDITORIAL_APPROVAL_QUORUM)
     cached = article.__dict__.get("_approval_status")
-    return cached[1] if cached and cached[0] == key else None
+    return cached[1] if cached and cached[0] == _key(article) else None
 
 
 def approval_status(article: Article) -> ApprovalStatus:
@@ -61,8 +65,7 @@ def approval_status(article: Article) -> ApprovalStatus:
     if known is not None:
         return known
     status = _count(article)
-    key = (article.review_round, article.current_version_id, settings.EDITORIAL_APPROVAL_QUORUM)
-    article.__dict__["_approval_status"] = (key, status)
+    article.__dict__["_approval_status"] = (_key(article), status)
     return status
 
 

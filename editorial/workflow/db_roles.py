@@ -118,14 +118,9 @@ def install_triggers(schema_editor) -> None:
         return
     schema_editor.execute(CLOCK_FUNCTION, params=None)
     schema_editor.execute(IDENTITY_FUNCTION, params=None)
-    for table, column in CLOCKED.items():
-        if table in CLOCKED_LATER:
-            continue
-        schema_editor.execute(
-            f"CREATE TRIGGER {table}_database_clock BEFORE INSERT ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION editorial_database_clock('{column}');",
-            params=None,
-        )
+    for table in CLOCKED:
+        if table not in CLOCKED_LATER:
+            _clock_trigger(schema_editor, table)
     for table, columns in IMMUTABLE_COLUMNS.items():
         arguments = ", ".join(f"'{column}'" for column in columns)
         schema_editor.execute(
@@ -141,11 +136,15 @@ def install_clock(schema_editor, tables) -> None:
         return
     schema_editor.execute(CLOCK_FUNCTION, params=None)
     for table in tables:
-        schema_editor.execute(
-            f"CREATE TRIGGER {table}_database_clock BEFORE INSERT ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION editorial_database_clock('{CLOCKED[table]}');",
-            params=None,
-        )
+        _clock_trigger(schema_editor, table)
+
+
+def _clock_trigger(schema_editor, table: str) -> None:
+    schema_editor.execute(
+        f"CREATE TRIGGER {table}_database_clock BEFORE INSERT ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION editorial_database_clock('{CLOCKED[table]}');",
+        params=None,
+    )
 
 
 def remove_clock(schema_editor, tables) -> None:

@@ -12,8 +12,9 @@ from django.db.models.signals import m2m_changed, post_save
 
 from articles.models import Article
 from editorial.models import EventKind
+from editorial.workflow import writes
 from editorial.workflow.audit import set_audit_context
-from editorial.workflow.events import record_event
+from editorial.workflow.events import build_event
 from editorial.workflow.permissions import Role
 from editorial.workflow.system import system_user
 from reviewers.models import OPEN, Invitation
@@ -53,18 +54,22 @@ def member_left(user, *, why: str) -> list[int]:
             return []
         actor = system_user()
         by_article: dict[int, list[Invitation]] = {}
+        updates = []
         for invitation in open_ones:
+            before = writes.values_of(invitation)
             invitation.cancel(reason=LEFT_THE_BOARD)
             invitation.row_version += 1
             set_audit_context(invitation, actor=actor, reason=f"Cancelled: the reviewer {why}")
-            invitation.save()
+            updates.append(
+                writes.Update(invitation, writes.changed_fields(invitation, before), "status", before["status"])
+            )
             by_article.setdefault(invitation.article_id, []).append(invitation)
         member = user.get_full_name() or user.get_username()
-        for invitations in by_article.values():
-            record_event(
+        events = [
+            build_event(
                 kind=EventKind.BOARD_MEMBER_LEFT,
                 actor=actor,
-                article=invitations[0].article,
+                article=Article(pk=article_id),  # locked above; the event needs only its id
                 payload={
                     "member": member,
                     "reason": why,
@@ -72,6 +77,10 @@ def member_left(user, *, why: str) -> list[int]:
                     "round": max(invitation.review_round for invitation in invitations),
                 },
             )
+            for article_id, invitations in by_article.items()
+        ]
+        # Every invitation's change and history row, and an event per article: one statement (writes).
+        writes.write_together(updates, events)
     return [invitation.pk for invitation in open_ones]
 
 

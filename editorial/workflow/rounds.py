@@ -9,8 +9,9 @@ a closed round can be accepted, reviewed or reminded again (the product's rule "
 
 from articles.models import Article
 from editorial.models import EventKind
+from editorial.workflow import writes
 from editorial.workflow.audit import set_audit_context
-from editorial.workflow.events import record_event
+from editorial.workflow.events import build_event
 from reviewers.models import OPEN, ROUND_CLOSED, Invitation, InvitationStatus
 
 #: The article transitions that close the round in progress.
@@ -44,22 +45,22 @@ def close_round(article: Article, *, actor, transition: str, none_open: bool = F
     if none_open:
         return []
     cause = CAUSES.get(transition, transition.replace("_", " "))
-    ended = []
-    rounds = set()
+    ended, rounds, updates = [], set(), []
     for invitation in (
         Invitation.objects.select_for_update(of=("self",)).filter(article=article, status__in=OPEN).order_by("pk")
     ):
+        before = writes.values_of(invitation)
         if invitation.status == InvitationStatus.INVITED:
             invitation.cancel(reason=ROUND_CLOSED)
         else:
             invitation.close(reason=ROUND_CLOSED)
         invitation.row_version += 1
         set_audit_context(invitation, actor=actor, reason=f"Round closed: {cause}")
-        invitation.save()
+        updates.append(writes.Update(invitation, writes.changed_fields(invitation, before), "status", before["status"]))
         ended.append(invitation.pk)
         rounds.add(invitation.review_round)
-    if ended:
-        record_event(
+    if ended:  # each invitation's change and history row, and the one event: one statement (writes)
+        event = build_event(
             kind=EventKind.ROUND_CLOSED,
             actor=actor,
             article=article,
@@ -70,4 +71,5 @@ def close_round(article: Article, *, actor, transition: str, none_open: bool = F
                 "reason": ROUND_CLOSED,
             },
         )
+        writes.write_together(updates, [event])
     return ended

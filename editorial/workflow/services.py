@@ -51,8 +51,11 @@ from editorial.workflow.references import references_replace, write_references
 def _lock(article: Article, *, with_version: bool = False, with_declaration: bool = False) -> Article:
     """The article as it is now in the database, locked until the transaction ends; in the same
     query, what the transition needs: its current version (``with_version``, the whole text as
-    JSON: to sign it), whether AI provenance is declared (``ai_declared``: a submission copies
-    it) and whether an invitation is open (``open_invitations``: a round closes).
+    JSON: to sign it) and whether AI provenance is declared (``ai_declared``: a submission
+    copies it). What the locking statement reads beside the row is as of before any wait for
+    the lock: ``ai_declared`` holds because a declaration moves the article's row_version (a
+    copy read before it is refused as stale); whether an invitation is open is read after the
+    lock instead (``approval.ApprovalStatus.open_invitations``, ``rounds.close_round``).
     """
     related = ("specialty", "current_version") if with_version else ("specialty",)
     locked = Article.objects.select_for_update(of=("self",)).select_related(*related)

@@ -53,11 +53,13 @@ def changed_fields(instance: Model, before: dict) -> list:
     ]
 
 
-def _history_row(instance: Model, history_type: str):
-    """The history row django-simple-history would write for ``instance`` now, not yet saved.
+def history_row(instance: Model, history_type: str = "+"):
+    """The history row django-simple-history would write for ``instance`` now ("+" created, "~"
+    changed), not yet saved: for ``write_together``'s records. Returns None for a model without history.
 
-    Sends ``pre_create_historical_record`` (the user-and-reason check, the actor's credit), as
-    the recorder does before its own save. Returns None for a model without history.
+    Sends ``pre_create_historical_record`` now, as the recorder does before its own save, so a
+    missing user or reason is refused before anything is written (``MissingAuditContext``) and
+    the actor is credited.
     """
     recorder = getattr(type(instance), "_audit_history", None)
     if recorder is None:
@@ -120,14 +122,6 @@ def save_with_records(instance: Model, *, fields: list, state_field: str, state_
     write_together([Update(instance, fields, state_field, state_was)], records)
 
 
-def history_row(instance: Model, history_type: str = "+"):
-    """The history row of ``instance`` (saved already, "+" created or "~" changed) to pass among
-    ``write_together``'s records; None for a model without history. Sends
-    ``pre_create_historical_record`` now, so a missing user or reason is refused before anything
-    is written (``MissingAuditContext``)."""
-    return _history_row(instance, history_type)
-
-
 def write_together(updates: Sequence[Update], records: Iterable = ()) -> None:
     """Write ``updates`` and then the unsaved ``records`` (model instances, history rows from
     ``history_row`` among them) in the caller's transaction: one statement on PostgreSQL, one
@@ -158,7 +152,7 @@ def write_together(updates: Sequence[Update], records: Iterable = ()) -> None:
             pre_save.send(sender=type(instance), instance=instance, raw=False, using=db, update_fields=names)
         values = [(field, None, field.pre_save(instance, False)) for field in update.fields]
         if update.history:
-            histories.append(_history_row(instance, "~"))
+            histories.append(history_row(instance, "~"))
         filters = {"pk": instance.pk}
         if update.state_field:
             filters[update.state_field] = update.state_was
