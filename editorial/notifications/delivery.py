@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
+from editorial import prepared
 from editorial.models import Digest, Event, EventKind, Notification, Webhook, WebhookDelivery
 from editorial.notifications import handover, smtp, webhooks
 from editorial.notifications.emails import render
@@ -127,7 +128,7 @@ def _fan_out_in_one(event: Event) -> FanOut:
     now = _now()
     by_mail = "email <> ''" if is_digest else "email <> '' AND NOT wants_digest"
     inbox = "" if is_digest else "SELECT id, %s, %s, 0, NULL::timestamptz, %s::timestamptz FROM people UNION ALL "
-    rows = _sql(
+    rows = prepared.run(
         f"WITH live AS (SELECT 1 FROM {_table(Event)} WHERE id = %s AND status = %s), "  # noqa: S608
         f"people AS ({statement} AND EXISTS (SELECT 1 FROM live)), "
         f"first AS (SELECT min(id) AS id FROM people WHERE {by_mail}), "
@@ -319,7 +320,7 @@ def _finish(event_id: int) -> bool:
 
     Returns whether the event is done.
     """
-    finished = _sql(
+    finished = prepared.run(
         f"UPDATE {_table(Event)} SET status = %s, done_at = %s WHERE id = %s AND status = %s "  # noqa: S608
         f"AND NOT EXISTS (SELECT 1 FROM {_table(Notification)} n WHERE n.event_id = %s AND n.channel = %s "
         "AND n.status IN (%s, %s, %s)) "
@@ -343,7 +344,7 @@ def _mark_sent_and_finish(event_id: int, delivery_id: int) -> bool:
     """
     n, e = _table(Notification), _table(Event)
     now = _now()
-    finished = _sql(
+    finished = prepared.run(
         f"WITH marked AS (UPDATE {n} SET status = %s, sent_at = %s, last_error = '' WHERE id = %s RETURNING id) "  # noqa: S608
         f"UPDATE {e} SET status = %s, done_at = %s WHERE id = %s AND status = %s AND EXISTS (SELECT 1 FROM marked) "
         f"AND NOT EXISTS (SELECT 1 FROM {n} x WHERE x.event_id = %s AND x.channel = %s AND x.id <> %s "

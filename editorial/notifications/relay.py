@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
+from editorial import prepared
 from editorial.models import Event
 from editorial.notifications import handover
 
@@ -96,12 +97,11 @@ def claim(limit: int) -> Claim:
     )
     with connection.cursor() as cursor:
         if postgres:
-            cursor.execute(
+            rows = prepared.run(
                 f"WITH e AS ({stamping}RETURNING id, kind, payload, article_id, actor_id) "  # noqa: S608
                 f"SELECT {handover.columns('e')} FROM e {handover.joins('e')} ORDER BY e.id",
                 [stamp, Event.Status.PENDING, limit],
             )
-            rows = cursor.fetchall()
         else:
             cursor.execute(f"{stamping}RETURNING id", [stamp, Event.Status.PENDING, limit])
             ids = [row[0] for row in cursor.fetchall()]

@@ -1,0 +1,51 @@
+"""Hand-written statements on the notification path, prepared once per connection on PostgreSQL.
+
+Django's PostgreSQL backend binds parameters on the client and never prepares (its default
+``server_side_binding`` off, ``prepare_threshold`` None), so PostgreSQL parses and plans every
+statement anew. For the relay's claim and the worker's fan-out and mark (statements of several
+CTEs) planning was half of the database's work: 0.25 to 0.35 ms of each, on every event.
+``run`` sends one such statement with server-side binding and ``prepare=True``: psycopg
+prepares it on the connection at its first execution (one round trip more, once) and runs the
+prepared plan after (https://www.psycopg.org/psycopg3/docs/advanced/prepare.html). The rest of
+the project keeps Django's client-side binding, which never prepares.
+
+psycopg prepares nothing on a connection whose ``prepare_threshold`` is None, Django's
+default: the settings give it psycopg's own default (5) instead, which changes nothing for
+Django's cursors; ``EDITORIAL_PREPARED_STATEMENTS=false`` leaves it None, and nothing is
+prepared (behind a PgBouncer older than 1.21 in transaction pooling).
+
+Only statements of a fixed text belong here (psycopg keeps up to ``prepared_max`` of them per
+connection, 100 by default, and drops the least used). Behind PgBouncer in transaction
+pooling, prepared statements need PgBouncer 1.21 or later with ``max_prepared_statements`` set
+(docs/deploy.md). On SQLite ``run`` is a plain execute.
+"""
+
+import psycopg
+from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+
+def run(statement: str, params: list) -> list[tuple]:
+    """Execute ``statement`` (``%s`` placeholders) with ``params`` on the default connection; its rows, or [].
+
+    On PostgreSQL the statement is prepared at its first execution on this connection and
+    reused after; Django's health check, error wrapping and query log apply as to any cursor.
+    Raises what ``cursor.execute`` raises (``django.db.DatabaseError`` and its kinds).
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
+    with connection.wrap_database_errors, wrapper(_PreparedCursor(connection.connection), connection) as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Server-side binding, and every statement prepared (``prepare=True``) whatever the connection's threshold."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
