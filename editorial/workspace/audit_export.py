@@ -1,9 +1,10 @@
 """The audit trail as CSV or JSON: of one article, or of everything in a date range.
 
 One row per recorded act — transitions, edits (field by field), reference changes, the
-board's steps, signatures, failed signature attempts and notifications — merged in time
-order and streamed, so a long range never sits in memory. Each names its actor and their
-roles as the record kept them at that moment: renaming an account later changes no row.
+board's steps, signatures, failed signature attempts, readers' questions and how editors
+handled them, and notifications — merged in time order and streamed, so a long range never
+sits in memory. Each names its actor and their roles as the record kept them at that moment:
+renaming an account later changes no row.
 """
 
 import csv
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from articles.models import Article, Reference
 from editorial import parsing
-from editorial.models import Notification, TransitionRecord
+from editorial.models import Notification, ReaderQuestion, TransitionRecord
 from reviewers.models import FailedSignatureAttempt, Invitation, Review, Signature
 
 COLUMNS = ["time", "kind", "article_id", "article", "actor", "actor_role", "action", "detail", "reason"]
@@ -170,6 +171,24 @@ def _failed_signatures(scope):
         )
 
 
+def _questions(scope):
+    """A reader's question as asked, then each editor's or author's act on it (its history rows).
+
+    Scoped by the article it was asked from; the detail names the question by its id and,
+    once merged or claimed, the question or draft it led to.
+    """
+    rows = ReaderQuestion.history.filter(**scope("article_id", "history_date"))
+    for h in rows.order_by("history_date", "history_id").iterator(chunk_size=CHUNK):
+        action = "asked" if h.history_type == "+" else h.status
+        detail = f"question {h.id}: {h.text[:200]}"
+        if h.merged_into_id:
+            detail += f" (merged into question {h.merged_into_id})"
+        if h.draft_id:
+            detail += f" (draft article {h.draft_id})"
+        reason = h.history_change_reason or ""
+        yield _row(h.history_date, "question", h.article_id, "", _credited(h), action, detail, reason)
+
+
 def _notifications(scope):
     rows = Notification.objects.filter(**scope("event__article_id", "created_at")).select_related("event", "recipient")
     for n in rows.order_by("created_at", "id").iterator(chunk_size=CHUNK):
@@ -179,7 +198,9 @@ def _notifications(scope):
         yield _row(n.created_at, "notification", n.event.article_id, "", ("", ""), n.status, detail, n.last_error)
 
 
-SOURCES = [_transitions, _edits, _references, _board, _reviews, _signatures, _failed_signatures, _notifications]
+SOURCES = [
+    _transitions, _edits, _references, _board, _reviews, _signatures, _failed_signatures, _questions, _notifications,
+]  # fmt: skip
 
 
 def trail(*, article_id=None, start=None, end=None):

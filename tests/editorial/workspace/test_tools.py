@@ -138,6 +138,26 @@ def test_exports_the_trail_of_an_article_as_csv_and_json(client, in_state, audit
 
 
 @pytest.mark.django_db
+def test_the_export_holds_readers_questions_and_how_editors_handled_them(client, in_state, auditor, editor):
+    from editorial.workflow import questions
+
+    article = in_state("approved")
+    first = questions.question_ask(article=article, text="Is it safe in pregnancy?")
+    second = questions.question_ask(article=article, text="Safe while pregnant?")
+    questions.question_merge(question=second, actor=editor, into=first, reason="Same question")
+    questions.question_dismiss(question=first, actor=editor, reason="Answered in the article")
+    client.force_login(auditor)
+    body = b"".join(
+        client.get(reverse("admin:audit_export") + f"?article={article.pk}&format=csv").streaming_content
+    ).decode("utf-8-sig")
+    rows = [r for r in csv.DictReader(io.StringIO(body)) if r["kind"] == "question"]
+    assert [r["action"] for r in rows] == ["asked", "asked", "merged", "dismissed"]
+    assert rows[2]["reason"].endswith("Same question") and rows[3]["reason"].endswith("Answered in the article")
+    assert f"question {second.pk}: Safe while pregnant? (merged into question {first.pk})" == rows[2]["detail"]
+    assert rows[3]["actor"] == editor.get_full_name() and rows[0]["article"] == article.title
+
+
+@pytest.mark.django_db
 def test_export_runs_a_bounded_number_of_queries(client, in_state, auditor, author):
     def count():
         with CaptureQueriesContext(connection) as queries:
