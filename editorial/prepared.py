@@ -45,7 +45,10 @@ def run(statement: str, params: list) -> list[tuple]:
 
 
 class _PreparedCursor(psycopg.Cursor):
-    """Server-side binding, and every statement prepared (``prepare=True``) whatever the connection's threshold."""
+    """Server-side binding, every statement prepared at its first execution (``prepare=True``).
+
+    Unless the connection's ``prepare_threshold`` is None: psycopg then prepares nothing.
+    """
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         return super().execute(query, params, prepare=True, binary=binary)

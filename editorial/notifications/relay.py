@@ -82,8 +82,8 @@ def claim(limit: int) -> Claim:
 
     Returns their ids (ascending), the stamp written (the database's value, for ``release``)
     and each event's columns for the worker (``editorial.notifications.handover``). On
-    PostgreSQL one statement (the stamp's UPDATE in a CTE, joined to the article and the
-    actor), and rows another relay is claiming are skipped (SKIP LOCKED); a row it claimed
+    PostgreSQL one statement, prepared (the stamp's UPDATE in a CTE, joined to the article
+    and the actor; ``editorial.prepared``), and rows another relay is claiming are skipped (SKIP LOCKED); a row it claimed
     and committed no longer matches ``relayed_at IS NULL``. On SQLite (one writer at a
     time) the stamp, then a read of what it took.
     """
@@ -95,14 +95,14 @@ def claim(limit: int) -> Claim:
         f"UPDATE {table} SET relayed_at = %s WHERE id IN (SELECT id FROM {table} "  # noqa: S608
         f"WHERE status = %s AND relayed_at IS NULL ORDER BY id LIMIT %s{lock}) "
     )
-    with connection.cursor() as cursor:
-        if postgres:
-            rows = prepared.run(
-                f"WITH e AS ({stamping}RETURNING id, kind, payload, article_id, actor_id) "  # noqa: S608
-                f"SELECT {handover.columns('e')} FROM e {handover.joins('e')} ORDER BY e.id",
-                [stamp, Event.Status.PENDING, limit],
-            )
-        else:
+    if postgres:
+        rows = prepared.run(
+            f"WITH e AS ({stamping}RETURNING id, kind, payload, article_id, actor_id) "  # noqa: S608
+            f"SELECT {handover.columns('e')} FROM e {handover.joins('e')} ORDER BY e.id",
+            [stamp, Event.Status.PENDING, limit],
+        )
+    else:
+        with connection.cursor() as cursor:
             cursor.execute(f"{stamping}RETURNING id", [stamp, Event.Status.PENDING, limit])
             ids = [row[0] for row in cursor.fetchall()]
             rows = []
