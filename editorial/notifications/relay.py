@@ -83,9 +83,9 @@ def claim(limit: int) -> Claim:
     Returns their ids (ascending), the stamp written (the database's value, for ``release``)
     and each event's columns for the worker (``editorial.notifications.handover``). On
     PostgreSQL one statement, prepared (the stamp's UPDATE in a CTE, joined to the article
-    and the actor; ``editorial.prepared``), and rows another relay is claiming are skipped (SKIP LOCKED); a row it claimed
-    and committed no longer matches ``relayed_at IS NULL``. On SQLite (one writer at a
-    time) the stamp, then a read of what it took.
+    and the actor; ``editorial.prepared``), and rows another relay is claiming are skipped
+    (SKIP LOCKED); a row it claimed and committed no longer matches ``relayed_at IS NULL``.
+    On SQLite (one writer at a time) the stamp, then a read of what it took.
     """
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     postgres = connection.features.has_select_for_update_skip_locked

@@ -20,7 +20,15 @@ from django.utils.safestring import SafeString, mark_safe
 from articles.models import Specialty
 from articles.rendering import render_markdown
 from editorial.public.cache import public_cache
-from editorial.reads.public import IndexFilters, PublicPage, ReaderStatus, public_index, public_page, reader_status
+from editorial.reads.public import (
+    IndexFilters,
+    PublicPage,
+    ReaderStatus,
+    public_index,
+    public_page,
+    reader_status,
+    update_in_review,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +180,7 @@ def article_index(request):
     for article in page.object_list:
         article.reader_status = reader_status(article)
         article.reader_status_label = ReaderStatus.LABELS[article.reader_status]
+        article.update_in_review = update_in_review(article)  # the article page's rule, not a look-alike
     query = {name: value for name, value in vars(filters).items() if value}
     context = {
         "page_obj": page,

@@ -272,7 +272,7 @@ def public_index(filters: IndexFilters) -> QuerySet:
                 _published("specialty"), _submitted("specialty"), F("specialty__name"), output_field=CharField()
             ),
         )
-        .only("slug", "status", "published_version_id", "content_updated_at")
+        .only("slug", "status", "published_version_id", "current_version_id", "content_updated_at")
     )
     if filters.q:
         articles = articles.filter(

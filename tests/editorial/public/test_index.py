@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
+from articles.models import Article
 from editorial.workflow import services
 from tests.conftest import clear_page_caches
 from tests.factories import make_article, make_specialty
@@ -90,10 +91,49 @@ def test_index_shows_the_approved_title_while_an_update_is_reviewed(client, in_s
         reason="Rewrite",
     )
     assert listed(client) == [("Old question?", "Approved")]
+    assert "Update under review" not in client.get("/").content.decode()  # a draft nobody submitted yet
+    services.article_submit(article=Article.objects.get(pk=article.pk), actor=author)
+    clear_page_caches()
+    assert listed(client) == [("Old question?", "Approved")]
     assert "Update under review" in client.get("/").content.decode()
     assert listed(client, "?q=new") == []
     assert listed(client, "?q=old&status=approved&specialty=cardiology") == [("Old question?", "Approved")]
     assert listed(client, "?specialty=dermatology") == []
+
+
+#: Every place an article can stand, a first version or a revision of an approved one.
+SITUATIONS = [
+    ("submitted", None),
+    ("under_review", None),
+    ("ready", None),
+    ("changes_requested", None),
+    ("approved", None),
+    ("retracted", None),
+    ("revision", None),  # a revision draft, never submitted
+    ("revision", "submitted"),
+    ("revision", "under_review"),
+    ("revision", "ready"),
+    ("revision", "changes_requested"),
+    ("revision", "approved"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("first", "then"), SITUATIONS)
+def test_the_index_says_an_update_is_under_review_exactly_when_the_article_page_does(client, in_state, first, then):
+    """One rule for the note (``reads.public.update_in_review``): the index once said it of a revision draft."""
+    article = in_state(first)
+    if then:
+        article = in_state(then, article=article)
+    clear_page_caches()
+    index = client.get("/").content.decode()
+    page = client.get(f"/articles/{article.slug}/")
+    if page.status_code == 404:
+        assert article.slug not in index
+        return
+    noted = "An update to this article is being reviewed" in page.content.decode()
+    assert ("Update under review" in index) == noted
+    assert noted == (first == "revision" and then in ("submitted", "under_review", "ready"))
 
 
 @pytest.mark.django_db
