@@ -96,12 +96,20 @@ def _handle(question: ReaderQuestion, *, actor, status: str, reason: str, done: 
 
 
 @boundary
-def question_dismiss(*, question: ReaderQuestion, actor, reason: str = "") -> ReaderQuestion:
-    """An editor sets an open question aside. NotPermitted (403) for others, WrongState (409) if not open."""
+def question_dismiss(*, question: ReaderQuestion, actor, reason: str) -> ReaderQuestion:
+    """An editor sets an open question aside, saying why (kept in its history, read by auditors).
+
+    Raises NotPermitted (403) for others, WrongState (409) if the question is not open,
+    InvalidInput (400) for a blank reason. Nothing is written when it raises.
+    """
     with transaction.atomic():
         current = _lock(question)
         permissions.require_question_triage(actor)
         _require_open(current, "dismissed")
+        if not reason.strip():
+            raise InvalidInput(
+                "Say why the question is dismissed: the reason is kept with it.", fields={"reason": "blank"}
+            )
         return _handle(current, actor=actor, status=QuestionStatus.DISMISSED, reason=reason, done="Dismissed")
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts import identity
 from editorial.models import QuestionStatus, ReaderQuestion
 from editorial.workflow import questions
-from editorial.workflow.exceptions import NotPermitted, WrongState
+from editorial.workflow.exceptions import InvalidInput, NotPermitted, WrongState
 from editorial.workflow.system import SYSTEM_USERNAME
 from tests.editorial.audit.test_db_roles import app_role, connect_as_app, refused
 from tests.editorial.questions.test_questions import QUESTION, ask
@@ -27,7 +27,7 @@ def test_each_act_on_a_question_is_kept_with_its_actor_and_reason(in_state, edit
     second = questions.question_ask(article=article, text="Is ibuprofen safe alongside this treatment?")
     third = questions.question_ask(article=article, text="Does this apply to children under twelve?")
     questions.question_merge(question=second, actor=editor, into=first, reason="Same medicine, same worry")
-    questions.question_dismiss(question=third, actor=editor)
+    questions.question_dismiss(question=third, actor=editor, reason="For a paediatric article")
     questions.question_commission(question=first, actor=editor, reason="Asked twice")
     draft = questions.question_claim(question=first, actor=author)
 
@@ -41,7 +41,10 @@ def test_each_act_on_a_question_is_kept_with_its_actor_and_reason(in_state, edit
         asked,
         ("~", QuestionStatus.MERGED, editor.username, f"Merged into question {first.pk}: Same medicine, same worry"),
     ]
-    assert trail(third) == [asked, ("~", QuestionStatus.DISMISSED, editor.username, "Dismissed")]
+    assert trail(third) == [
+        asked,
+        ("~", QuestionStatus.DISMISSED, editor.username, "Dismissed: For a paediatric article"),
+    ]
     editor_row = ReaderQuestion.history.filter(id=first.pk, history_user=editor).get()
     assert editor_row.history_actor_name == identity.display_name(editor)  # the name and roles of the moment
     assert "Editors" in editor_row.history_actor_role
@@ -54,8 +57,14 @@ def test_a_refused_act_leaves_no_history(in_state, editor, author):
     with pytest.raises(WrongState):
         questions.question_commission(question=question, actor=editor)
     with pytest.raises(NotPermitted):
-        questions.question_dismiss(question=question, actor=author)
+        questions.question_dismiss(question=question, actor=author, reason="Not mine to dismiss")
     assert len(trail(question)) == 2
+    other = questions.question_ask(article=question.article, text="Does this apply to children under twelve?")
+    for blank in ("", "   \n"):
+        with pytest.raises(InvalidInput):
+            questions.question_dismiss(question=other, actor=editor, reason=blank)
+    other.refresh_from_db()
+    assert other.status == QuestionStatus.OPEN and len(trail(other)) == 1  # a dismissal must say why
 
 
 @pytest.mark.django_db

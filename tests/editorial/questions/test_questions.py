@@ -200,6 +200,18 @@ def test_an_editor_merges_a_duplicate_and_dismisses(client, asked, editor):
 
 
 @pytest.mark.django_db
+def test_a_dismissal_must_say_why(client, asked, editor):
+    client.force_login(editor)
+    page = client.get(queue_url(asked[0])).content.decode()
+    assert 'id="id_dismiss_reason" name="reason" rows="2" cols="60" maxlength="2000" required' in page
+    refused = client.post(queue_url(asked[0], "dismiss"), {"reason": "  "})
+    assert refused.status_code == 400 and "Say why the question is dismissed" in refused.content.decode()
+    assert ReaderQuestion.objects.get(pk=asked[0].pk).status == QuestionStatus.OPEN
+    assert client.post(queue_url(asked[0], "dismiss"), {"reason": "Answered on the page"}).status_code == 302
+    assert ReaderQuestion.objects.get(pk=asked[0].pk).status == QuestionStatus.DISMISSED
+
+
+@pytest.mark.django_db
 def test_commission_then_an_author_claims_and_drafts(client, asked, editor, author, other_author):
     client.force_login(editor)
     assert client.post(queue_url(asked[0], "commission"), {"reason": "Worth an article"}).status_code == 302

@@ -396,7 +396,11 @@ VALID_CALLS = {
         "provenance": (R, {"tool": "MedDraft", "model": "gpt-4o", "sections": ["body"]}),
     },
     "questions.question_ask": {"article": (A, "approved"), "text": (R, "Does this apply to children?")},
-    "questions.question_dismiss": {"question": ("question", "open"), "actor": (P, "editor")},
+    "questions.question_dismiss": {
+        "question": ("question", "open"),
+        "actor": (P, "editor"),
+        "reason": (R, "Out of scope."),
+    },
     "questions.question_merge": {
         "question": ("question", "open"),
         "actor": (P, "editor"),
