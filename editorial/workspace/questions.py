@@ -10,6 +10,8 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from editorial import parsing
 from editorial.models import QuestionStatus, ReaderQuestion
@@ -21,7 +23,8 @@ ACTIONS = ("dismiss", "merge", "commission", "claim")
 
 @admin.register(ReaderQuestion)
 class ReaderQuestionAdmin(admin.ModelAdmin):
-    list_display = ("short_text", "status", "asked_about", "asked_at", "claimed_by")
+    list_display = ("number", "short_text", "status", "asked_about", "asked", "claimed_by")
+    list_display_links = ("number", "short_text")
     list_filter = ("status",)
     list_select_related = ("article", "claimed_by")
     search_fields = ("text",)
@@ -47,6 +50,15 @@ class ReaderQuestionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="no.", ordering="id")
+    def number(self, obj):
+        """The question's number, which a merge into a question on another page asks for."""
+        return f"#{obj.pk}"
+
+    @admin.display(description="asked", ordering="asked_at")
+    def asked(self, obj):
+        return date_format(timezone.localtime(obj.asked_at), "j M Y H:i")  # as the rest of the workspace
 
     @admin.display(description="question")
     def short_text(self, obj):

@@ -200,6 +200,16 @@ def test_an_editor_merges_a_duplicate_and_dismisses(client, asked, editor):
 
 
 @pytest.mark.django_db
+def test_the_queue_and_the_page_show_each_questions_number(client, asked, editor):
+    """A merge into a question asked on another page asks for its number: it must be shown."""
+    client.force_login(editor)
+    listing = client.get(reverse("admin:editorial_readerquestion_changelist")).content.decode()
+    page = client.get(queue_url(asked[0])).content.decode()
+    assert f"#{asked[0].pk}</a>" in listing and f"#{asked[1].pk}</a>" in listing
+    assert f"(question #{asked[0].pk})" in page
+
+
+@pytest.mark.django_db
 def test_a_dismissal_must_say_why(client, asked, editor):
     client.force_login(editor)
     page = client.get(queue_url(asked[0])).content.decode()
