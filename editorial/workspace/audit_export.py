@@ -194,7 +194,9 @@ def _notifications(scope):
     for n in rows.order_by("created_at", "id").iterator(chunk_size=CHUNK):
         # The recipient by user name: frozen once a record names the account (accounts.identity).
         to = n.recipient.username
-        detail = f"{n.event.get_kind_display()} to {to} by {n.channel}: {n.status}, {n.attempts} tries"
+        detail = f"{n.event.get_kind_display()} to {to} by {n.channel}: {n.status}"
+        if n.attempts:  # an inbox entry is written, never sent
+            detail += f", {n.attempts} attempt{'s' if n.attempts != 1 else ''}"
         yield _row(n.created_at, "notification", n.event.article_id, "", ("", ""), n.status, detail, n.last_error)
 
 

@@ -120,7 +120,12 @@ def test_compare_two_versions_field_by_field(client, author, editor):
 
 @pytest.mark.django_db
 def test_exports_the_trail_of_an_article_as_csv_and_json(client, in_state, auditor, author):
+    from editorial.models import Event
+    from editorial.notifications import delivery
+
     article = in_state("approved")
+    for event_id in Event.objects.filter(article=article).values_list("pk", flat=True):
+        delivery.deliver(event_id)  # what the worker does: inbox entries and e-mails
     client.force_login(auditor)
     url = reverse("admin:audit_export")
     body = b"".join(client.get(url + f"?article={article.pk}&format=csv").streaming_content).decode("utf-8-sig")
@@ -129,6 +134,8 @@ def test_exports_the_trail_of_an_article_as_csv_and_json(client, in_state, audit
     assert {"transition", "edit", "reference", "invitation", "review", "signature"} <= kinds
     assert [r["time"] for r in rows] == sorted(r["time"] for r in rows)
     assert any(r["kind"] == "transition" and r["action"] == "approve" for r in rows)
+    notified = [r["detail"] for r in rows if r["kind"] == "notification"]
+    assert notified and all(("by inbox" in d) != d.endswith(("1 attempt", "attempts")) for d in notified)
     data = json.loads(b"".join(client.get(url + f"?article={article.pk}&format=json").streaming_content))
     assert len(data) == len(rows) and data[0].keys() == rows[0].keys()
     ranged = b"".join(client.get(url + "?format=csv").streaming_content).decode("utf-8-sig")
