@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article, ArticleStatus
-from editorial.models import Event, EventKind, TransitionRecord
+from editorial.models import Event, EventKind, QuestionStatus, ReaderQuestion, TransitionRecord
 from editorial.reads import worklists
 from editorial.workflow import permissions
 from editorial.workflow.invitations import board_zone
@@ -253,7 +253,28 @@ def editor_panels(user) -> list[Panel]:
                 empty="No approved article is due for re-review.",
                 order=("review_due_at", "id"),  # the longest overdue first
             ),
+            _questions_panel(),
         ]
+    )
+
+
+def _questions_panel() -> Panel:
+    """Readers' questions still open: the editors' queue to triage, the oldest first."""
+    waiting = ReaderQuestion.objects.filter(status=QuestionStatus.OPEN).select_related("article")
+    return Panel(
+        "questions",
+        "Readers' questions to triage",
+        waiting.count(),
+        reverse("admin:editorial_readerquestion_changelist") + "?" + urlencode({"status__exact": QuestionStatus.OPEN}),
+        [
+            Item(
+                q.text if len(q.text) <= 100 else q.text[:99] + "…",
+                reverse("admin:editorial_readerquestion_change", args=[q.pk]),
+                f"#{q.pk}, asked {timezone.localtime(q.asked_at):%d %b} on “{q.article.title}”",
+            )
+            for q in waiting.order_by("asked_at", "id")[:ITEMS]
+        ],
+        "No reader's question waits.",
     )
 
 

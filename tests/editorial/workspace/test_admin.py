@@ -343,6 +343,23 @@ def test_editor_dashboard_counts_and_links_each_stage(client, in_state, editor, 
 
 
 @pytest.mark.django_db
+def test_editor_dashboard_leads_to_the_readers_questions_waiting(client, in_state, editor, author):
+    from editorial.workflow import questions
+
+    article = in_state("approved")
+    waiting = questions.question_ask(article=article, text="Is it safe with grapefruit juice?")
+    handled = questions.question_ask(article=article, text="Does it interact with statins?")
+    questions.question_dismiss(question=handled, actor=editor, reason="Answered in the article")
+    client.force_login(editor)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert '<span class="panel-count">1</span> <span class="panel-title">Readers&#x27; questions to triage' in html
+    assert reverse("admin:editorial_readerquestion_change", args=[waiting.pk]) in html
+    assert "grapefruit" in html and "statins" not in html
+    client.force_login(author)
+    assert "Readers&#x27; questions to triage" not in client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.django_db
 def test_author_dashboard_shows_returned_articles_with_their_letter(client, in_state, author, editor):
     in_state("changes_requested", make_article(author, title="Returned question?"))
     make_article(author, title="My draft?")
