@@ -89,3 +89,17 @@ def test_a_migration_that_changes_a_returned_column_does_not_stop_the_claim(auth
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("off",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_prepared_statements_off_nothing_is_prepared_and_the_event_goes(author, editor):
+    """``EDITORIAL_PREPARED_STATEMENTS=false`` leaves the connection's threshold None (behind an old PgBouncer)."""
+    connection.ensure_connection()
+    connection.connection.prepare_threshold = None  # what the setting gives each new connection
+    event = submitted(author)
+    delivery.deliver(event.pk, claimed()[event.pk])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
+    assert Event.objects.get(pk=event.pk).status == Event.Status.DONE
+    assert [m.to for m in mail.outbox] == [[editor.email]]
