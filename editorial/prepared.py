@@ -14,15 +14,28 @@ default: the settings give it psycopg's own default (5) instead, which changes n
 Django's cursors; ``EDITORIAL_PREPARED_STATEMENTS=false`` leaves it None, and nothing is
 prepared (behind a PgBouncer older than 1.21 in transaction pooling).
 
+A statement psycopg prepared can stop working on its connection while psycopg still holds
+its name: the server forgot it (a pooler's ``DISCARD ALL`` behind the client's back), or a
+migration changed the type of a column it returns ("cached plan must not change result
+type"). Nothing ran then; outside a transaction ``run`` drops the connection, its statements
+with it, and runs the statement once more on a new one. (Inside one, the error goes up: the
+rollback that follows makes psycopg forget every statement it prepared, and the next
+attempt prepares them again.) Otherwise the connection would fail each use until closed, and
+the mark after a sent e-mail would be lost, sending it again when its claim runs out.
+
 Only statements of a fixed text belong here (psycopg keeps up to ``prepared_max`` of them per
 connection, 100 by default, and drops the least used). Behind PgBouncer in transaction
 pooling, prepared statements need PgBouncer 1.21 or later with ``max_prepared_statements`` set
 (docs/deploy.md). On SQLite ``run`` is a plain execute.
 """
 
+import logging
+
 import psycopg
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+log = logging.getLogger(__name__)
 
 
 def run(statement: str, params: list) -> list[tuple]:
@@ -36,12 +49,32 @@ def run(statement: str, params: list) -> list[tuple]:
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             return cursor.fetchall() if cursor.description else []
+    try:
+        return _run(statement, params)
+    except DatabaseError as exc:
+        if connection.in_atomic_block or not _forgotten(exc):
+            raise
+        log.warning("Prepared statement no longer valid on this connection (%s): running it on a new one", exc)
+        connection.close()
+        return _run(statement, params)
+
+
+def _run(statement: str, params: list) -> list[tuple]:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
     with connection.wrap_database_errors, wrapper(_PreparedCursor(connection.connection), connection) as cursor:
         cursor.execute(statement, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def _forgotten(exc: DatabaseError) -> bool:
+    """Whether the server refused a statement prepared on this connection as it stands now (nothing ran)."""
+    cause = exc.__cause__
+    if isinstance(cause, psycopg.errors.InvalidSqlStatementName):  # 26000: not (or no longer) prepared
+        return True
+    replanned = "cached plan must not change result type"  # 0A000, raised before the statement runs
+    return isinstance(cause, psycopg.errors.FeatureNotSupported) and replanned in str(cause)
 
 
 class _PreparedCursor(psycopg.Cursor):

@@ -242,12 +242,22 @@ def _drop(listener: _Listener | None) -> None:
         listener.close()
 
 
+#: The connection ``_fast_commits`` set up last (Django's connections are per thread, and so is this).
+_set_up = threading.local()
+
+
 def _fast_commits() -> None:
-    """The relay's stamps need no disk flush: a stamp lost in a crash only means one more hand-over."""
-    if connection.connection is None:
-        connection.ensure_connection()
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO off")
+    """The relay's stamps need no disk flush: a stamp lost in a crash only means one more hand-over.
+
+    Set on each new connection: after ``_drop``, or after ``editorial.prepared`` replaced the
+    one on which the server no longer ran the prepared claim.
+    """
+    connection.ensure_connection()
+    if getattr(_set_up, "connection", None) is connection.connection:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    _set_up.connection = connection.connection
 
 
 def _sleep(stop: threading.Event, listener: _Listener | None, poll: float) -> None:

@@ -174,13 +174,14 @@ def _failed_signatures(scope):
 def _questions(scope):
     """A reader's question as asked, then each editor's or author's act on it (its history rows).
 
-    Scoped by the article it was asked from; the detail names the question by its id and,
-    once merged or claimed, the question or draft it led to.
+    Scoped by the article it was asked from; the detail names the question by its id, with its
+    whole text (``QUESTION_LIMIT`` bounds it) and, once merged or claimed, the question or draft
+    it led to.
     """
     rows = ReaderQuestion.history.filter(**scope("article_id", "history_date"))
     for h in rows.order_by("history_date", "history_id").iterator(chunk_size=CHUNK):
         action = "asked" if h.history_type == "+" else h.status
-        detail = f"question {h.id}: {h.text[:200]}"
+        detail = f"question {h.id}: {h.text}"
         if h.merged_into_id:
             detail += f" (merged into question {h.merged_into_id})"
         if h.draft_id:

@@ -165,6 +165,28 @@ def test_the_export_holds_readers_questions_and_how_editors_handled_them(client,
 
 
 @pytest.mark.django_db
+def test_the_export_keeps_a_readers_question_whole(client, in_state, auditor, editor):
+    """A question up to its limit (1,000 characters) is on record as asked, in each of its rows and both formats."""
+    from editorial.models import QUESTION_LIMIT
+    from editorial.workflow import questions
+
+    article = in_state("approved")
+    text = ("=SUM(A1) is the dose of 5 mg safe — ça va? " * 30)[: QUESTION_LIMIT - 1].strip() + "?"
+    asked = questions.question_ask(article=article, text=text)
+    assert asked.text == text and len(text) > 900
+    questions.question_dismiss(question=asked, actor=editor, reason="Answered in the article")
+    client.force_login(auditor)
+    url = reverse("admin:audit_export") + f"?article={article.pk}"
+    body = b"".join(client.get(url + "&format=csv").streaming_content).decode("utf-8-sig")
+    rows = [r for r in csv.DictReader(io.StringIO(body)) if r["kind"] == "question"]
+    assert [(r["action"], r["detail"]) for r in rows] == [("asked", f"question {asked.pk}: {text}")] + [
+        ("dismissed", f"question {asked.pk}: {text}")
+    ]
+    records = json.loads(b"".join(client.get(url + "&format=json").streaming_content))
+    assert [r["detail"] for r in records if r["kind"] == "question"] == [f"question {asked.pk}: {text}"] * 2
+
+
+@pytest.mark.django_db
 def test_export_runs_a_bounded_number_of_queries(client, in_state, auditor, author):
     def count():
         with CaptureQueriesContext(connection) as queries:
