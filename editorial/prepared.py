@@ -52,7 +52,7 @@ def run(statement: str, params: list) -> list[tuple]:
     try:
         return _run(statement, params)
     except DatabaseError as exc:
-        if connection.in_atomic_block or not _forgotten(exc):
+        if connection.in_atomic_block or not connection.get_autocommit() or not _forgotten(exc):
             raise
         log.warning("Prepared statement no longer valid on this connection (%s): running it on a new one", exc)
         connection.close()
