@@ -153,6 +153,18 @@ class PublicPage:
     def next_review_due(self) -> datetime | None:
         return self.article.review_due_at if self.status == ReaderStatus.APPROVED else None
 
+    @property
+    def withdrawn_sources(self) -> tuple[int, ...]:
+        """The numbers of the references whose cited work was retracted or withdrawn since (a
+        disqualifying update: ``articles.models.WorkUpdate.disqualifies``), for an approved page.
+
+        Such a notice brings the article's re-review forward to now (``workflow.sources``):
+        the page says why its "Next review due" is today, not only "Retracted" by the reference.
+        """
+        if self.status != ReaderStatus.APPROVED:
+            return ()
+        return tuple(ref.number for ref in self.references if any(update.disqualifies for update in ref.updates))
+
 
 def public_page(slug: str) -> PublicPage | None:
     """The page readers get for ``slug``, or None if it is not theirs to see.

@@ -88,6 +88,10 @@ def test_a_retracted_source_marks_every_article_citing_it_once(resolver_on, in_s
     reference = html.split('id="ref-2"', 1)[1].split("</li>", 1)[0]
     assert "Retracted" in reference and f"https://doi.org/{RETRACTED}.retraction" in reference
     assert "Retracted" not in html.split('id="ref-1"', 1)[1].split("</li>", 1)[0]
+    # and why the re-review is due now, beside its date (an unrelated article says nothing of it).
+    assert "a source it cites (reference 2) has since been retracted or withdrawn" in html
+    unrelated_html = client.get(reverse("article-detail", args=[unrelated.slug])).content.decode()
+    assert "rereview-note" not in unrelated_html and "Next review due" in unrelated_html
     # The author's checks say so too, and that the title typed is not the record's (the watch kept it).
     notes = article_checks(Article.objects.get(pk=reviewed.pk)).sources
     assert [(n.number, n.kind) for n in notes] == [(2, "retraction"), (2, "disagreement")]
