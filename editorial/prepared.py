@@ -43,7 +43,9 @@ def run(statement: str, params: list) -> list[tuple]:
 
     On PostgreSQL the statement is prepared at its first execution on this connection and
     reused after; Django's health check, error wrapping and query log apply as to any cursor.
-    Raises what ``cursor.execute`` raises (``django.db.DatabaseError`` and its kinds).
+    In autocommit, a statement the server no longer runs as prepared (see above) is run once
+    more on a new connection. Raises what ``cursor.execute`` raises (``django.db.DatabaseError``
+    and its kinds).
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:

@@ -10,6 +10,11 @@ from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 
+def local_minute(value: datetime) -> str:
+    """A moment as the workspace writes it: "29 Nov 2026 22:05", in the site's time zone."""
+    return date_format(timezone.localtime(value), "j M Y H:i")
+
+
 class _ContextHelper(HistoricalRecordContextHelper):
     def prepare_delta_change_value(self, change, value):
         """Values as people read them: labels for choices, local dates, names for a list
@@ -25,7 +30,7 @@ class _ContextHelper(HistoricalRecordContextHelper):
         if field.choices:
             return dict(field.flatchoices).get(value, value)
         if isinstance(value, datetime):
-            return date_format(timezone.localtime(value), "j M Y H:i")
+            return local_minute(value)
         return super().prepare_delta_change_value(change, value)
 
 

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.db.models import JSONField, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from articles.models import Article, ArticleStatus
 from editorial.models import Event, EventKind, QuestionStatus, ReaderQuestion, TransitionRecord
@@ -253,14 +254,15 @@ def editor_panels(user) -> list[Panel]:
                 empty="No approved article is due for re-review.",
                 order=("review_due_at", "id"),  # the longest overdue first
             ),
-            _questions_panel(),
+            _questions_panel(user),
         ]
     )
 
 
-def _questions_panel() -> Panel:
-    """Readers' questions still open: the editors' queue to triage, the oldest first."""
-    waiting = ReaderQuestion.objects.filter(status=QuestionStatus.OPEN).select_related("article")
+def _questions_panel(user) -> Panel:
+    """Readers' questions still open that ``user`` may see: the editors' queue to triage, the oldest first."""
+    open_ones = ReaderQuestion.objects.filter(status=QuestionStatus.OPEN).select_related("article")
+    waiting = permissions.visible_questions(user, open_ones)
     return Panel(
         "questions",
         "Readers' questions to triage",
@@ -268,7 +270,7 @@ def _questions_panel() -> Panel:
         reverse("admin:editorial_readerquestion_changelist") + "?" + urlencode({"status__exact": QuestionStatus.OPEN}),
         [
             Item(
-                q.text if len(q.text) <= 100 else q.text[:99] + "…",
+                Truncator(q.text).chars(100),
                 reverse("admin:editorial_readerquestion_change", args=[q.pk]),
                 f"#{q.pk}, asked {timezone.localtime(q.asked_at):%d %b} on “{q.article.title}”",
             )

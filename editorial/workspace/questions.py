@@ -10,13 +10,13 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.text import Truncator
 
 from editorial import parsing
 from editorial.models import QuestionStatus, ReaderQuestion
 from editorial.workflow import permissions, questions
 from editorial.workflow.exceptions import EditorialError
+from editorial.workspace.base import local_minute
 
 ACTIONS = ("dismiss", "merge", "commission", "claim")
 
@@ -58,11 +58,11 @@ class ReaderQuestionAdmin(admin.ModelAdmin):
 
     @admin.display(description="asked", ordering="asked_at")
     def asked(self, obj):
-        return date_format(timezone.localtime(obj.asked_at), "j M Y H:i")  # as the rest of the workspace
+        return local_minute(obj.asked_at)
 
     @admin.display(description="question")
     def short_text(self, obj):
-        return obj.text if len(obj.text) <= 120 else obj.text[:119] + "…"
+        return Truncator(obj.text).chars(120)
 
     @admin.display(description="asked on the page of", ordering="article__title")
     def asked_about(self, obj):
