@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, INSTALLED_APPS, env
+from .base import CELERY_BROKER_URL, DATABASES, INSTALLED_APPS, env
 
 DEBUG = False
 SECRET_KEY = "test-only-key"  # noqa: S105 - the test run only
@@ -20,6 +20,13 @@ SITE_URL = "http://testserver"
 # The benchmark app: its data generator and views are tested with the product.
 INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="editorial-test-static-"))
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The test database in a file, as `make run` has it, not in memory: the tests' real
+    # workers and relays are threads with their own connections, and an in-memory database
+    # shared between connections answers "database table is locked" at once where a file
+    # under WAL lets readers read and waits out the busy timeout for the write lock.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.mkdtemp(prefix="editorial-test-db-")) / "test.sqlite3")}
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # A private broker folder per test process: nothing left over from an earlier run.
