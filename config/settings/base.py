@@ -389,6 +389,9 @@ EDITORIAL_CLAIM_TIMEOUT = env.int("EDITORIAL_CLAIM_TIMEOUT", default=120)
 EDITORIAL_RELAY_POLL_SECONDS = env.float("EDITORIAL_RELAY_POLL_SECONDS", default=5.0)
 EDITORIAL_RELAY_SQLITE_POLL_SECONDS = env.float("EDITORIAL_RELAY_SQLITE_POLL_SECONDS", default=0.2)
 EDITORIAL_RELAY_BACKOFF_MAX_SECONDS = env.float("EDITORIAL_RELAY_BACKOFF_MAX_SECONDS", default=2.0)
+# PostgreSQL with several relays: the leader publishes from NOTIFY; the others claim, on
+# their poll, only events that waited this long (the leader gone, or stopped by the broker).
+EDITORIAL_RELAY_GRACE_SECONDS = env.float("EDITORIAL_RELAY_GRACE_SECONDS", default=5.0)
 # Seconds after which the beat hands over again an event no relay took (and ten times this
 # after the last hand-over, an event still pending).
 EDITORIAL_EVENT_REQUEUE_AFTER = env.int("EDITORIAL_EVENT_REQUEUE_AFTER", default=20)

@@ -1,12 +1,14 @@
 """What the relay hands the worker with an event's id: the event, so the worker need not read it.
 
-The relay's claim (``editorial.notifications.relay.claim``) returns, with each event it
-stamps, the columns the worker's templates and rules use: the event's kind and payload, and
-what they show of its article and its actor. ``snapshot`` turns one such row into the task's
-second argument (JSON: Celery's serializer), ``event_from`` turns that back into an ``Event``
-without a query.
+The leading relay takes it from the event's notification, which a trigger fills as the
+writing transaction commits (editorial/migrations/0021: the same columns, in the same order,
+as a JSON array); a claim (``editorial.notifications.relay.claim``) returns it with each
+event it stamps. Both carry the columns the worker's templates and rules use: the event's
+kind and payload, and what they show of its article and its actor. ``snapshot`` turns one
+such row into the task's second argument (JSON: Celery's serializer), ``event_from`` turns
+that back into an ``Event`` without a query.
 
-The article's columns are those of the claim, a moment after the event was committed; a
+The article's columns are those at the event's commit (or at the claim, a moment after); a
 message handed over without them (queued before they were added, or by the beat's requeue)
 makes the worker read the event as before. Whether the event is still pending is never taken
 from here: the worker checks it in the statement that writes the deliveries
@@ -27,6 +29,8 @@ User = get_user_model()
 #: What the templates and rules read of the article and of the actor (the rest stays deferred).
 ARTICLE_FIELDS = ["id", "title", "slug", "author_id", "status", "review_round"]
 ACTOR_FIELDS = ["id", "username", "first_name", "last_name", "is_active"]
+#: How many columns ``columns`` selects (and the event table's trigger sends, editorial/migrations/0021).
+WIDTH = 14
 
 
 def _table(model) -> str:

@@ -8,20 +8,30 @@ A broker that is frozen or down therefore costs the relay a socket timeout and a
 a page.
 
 - **Waking.** On PostgreSQL it listens on ``editorial_events``: a trigger on the event table
-  sends ``NOTIFY`` inside the writing transaction, which PostgreSQL delivers at commit (and
-  never for a rollback), so the relay wakes within a millisecond of the commit. It also polls
-  every ``EDITORIAL_RELAY_POLL_SECONDS`` in case a notification was missed while reconnecting.
-  On SQLite (the embedded default) it polls every ``EDITORIAL_RELAY_SQLITE_POLL_SECONDS``.
-- **Several relays.** A claim is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)
-  RETURNING …``: two relays never take the same row (SQLite has one writer at a time).
-- **Failures.** Events the broker did not take are put back (``relayed_at`` emptied) and the
-  relay backs off, up to ``EDITORIAL_RELAY_BACKOFF_MAX_SECONDS``. A relay killed between its
-  claim and its publish leaves rows stamped but never published: the beat's requeue
-  (``editorial.notifications.outbox``) hands them over. Handing an event over twice costs a
+  sends ``NOTIFY`` as the writing transaction commits (never for a rollback), carrying what
+  the worker needs of the event (editorial/migrations/0021), so the relay wakes within a
+  millisecond of the commit and publishes the event at once, before any statement of its own;
+  it stamps ``relayed_at`` after, when no more notifications come (``_Published``). It also
+  claims every ``EDITORIAL_RELAY_POLL_SECONDS`` what no notification brought (one missed
+  while reconnecting, or too large to carry). On SQLite (the embedded default) it claims every
+  ``EDITORIAL_RELAY_SQLITE_POLL_SECONDS``.
+- **Several relays.** On PostgreSQL one of them is the leader (the holder of a session
+  advisory lock, ``LEADER_LOCK``, on its LISTEN connection): only the leader publishes from
+  notifications. The others claim, on their poll, only events older than
+  ``EDITORIAL_RELAY_GRACE_SECONDS`` that nobody stamped, and take the lock when the leader's
+  connection ends (PostgreSQL releases it with the session). A claim is one ``UPDATE … WHERE id
+  IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …``: two relays never claim the same row
+  (SQLite has one writer at a time).
+- **Failures.** Events the broker did not take are put back (``relayed_at`` emptied, or never
+  stamped) and the relay backs off, up to ``EDITORIAL_RELAY_BACKOFF_MAX_SECONDS``. A relay
+  killed between its claim and its publish leaves rows stamped but never published: the
+  beat's requeue (``editorial.notifications.outbox``) hands them over; one killed between a
+  publish and its stamp leaves them to the next claim. Handing an event over twice costs a
   task, never an e-mail: delivery is idempotent (``editorial.notifications.delivery``).
 """
 
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -42,6 +52,11 @@ log = logging.getLogger(__name__)
 CHANNEL = "editorial_events"
 #: The delivery task's registered name (``editorial.notifications.tasks.deliver_event``).
 DELIVER_EVENT_TASK = "editorial.tasks.deliver_event"
+#: The session advisory lock held by the leading relay's LISTEN connection (any fixed bigint:
+#: the bytes of "relay").
+LEADER_LOCK = int.from_bytes(b"relay")
+#: Seconds the leader waits for more notifications before it stamps what it published.
+QUIET_SECONDS = 0.02
 
 
 class BrokerUnavailable(Exception):
@@ -77,29 +92,32 @@ class Claim(NamedTuple):
     handed: dict  # event id -> handover.snapshot, the task's second argument
 
 
-def claim(limit: int) -> Claim:
+def claim(limit: int, *, older_than: float = 0.0) -> Claim:
     """Stamp up to ``limit`` waiting events as this relay's, oldest first, with what the worker needs.
 
-    Returns their ids (ascending), the stamp written (the database's value, for ``release``)
-    and each event's columns for the worker (``editorial.notifications.handover``). On
-    PostgreSQL one statement, prepared (the stamp's UPDATE in a CTE, joined to the article
-    and the actor; ``editorial.prepared``), and rows another relay is claiming are skipped
-    (SKIP LOCKED); a row it claimed and committed no longer matches ``relayed_at IS NULL``.
-    On SQLite (one writer at a time) the stamp, then a read of what it took.
+    ``older_than`` (seconds, PostgreSQL only): leave events younger than that to the leading
+    relay, which publishes them from their notifications. Returns their ids (ascending), the
+    stamp written (the database's value, for ``release``) and each event's columns for the
+    worker (``editorial.notifications.handover``). On PostgreSQL one statement, prepared (the
+    stamp's UPDATE in a CTE, joined to the article and the actor; ``editorial.prepared``),
+    and rows another relay is claiming are skipped (SKIP LOCKED); a row it claimed and
+    committed no longer matches ``relayed_at IS NULL``. On SQLite (one writer at a time) the
+    stamp, then a read of what it took.
     """
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     postgres = connection.features.has_select_for_update_skip_locked
     lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    young = " AND created_at <= clock_timestamp() - make_interval(secs => %s)" if postgres else ""
     table = _table()
     stamping = (
         f"UPDATE {table} SET relayed_at = %s WHERE id IN (SELECT id FROM {table} "  # noqa: S608
-        f"WHERE status = %s AND relayed_at IS NULL ORDER BY id LIMIT %s{lock}) "
+        f"WHERE status = %s AND relayed_at IS NULL{young} ORDER BY id LIMIT %s{lock}) "
     )
     if postgres:
         rows = prepared.run(
             f"WITH e AS ({stamping}RETURNING id, kind, payload, article_id, actor_id) "  # noqa: S608
             f"SELECT {handover.columns('e')} FROM e {handover.joins('e')} ORDER BY e.id",
-            [stamp, Event.Status.PENDING, limit],
+            [stamp, Event.Status.PENDING, float(older_than), limit],
         )
     else:
         with connection.cursor() as cursor:
@@ -150,59 +168,124 @@ def publish(event_ids: list[int], handed: dict | None = None) -> int:
     return done
 
 
-def relay_once(limit: int = 100) -> int:
-    """Claim and hand over one batch of waiting events; returns how many went to the broker.
+def relay_once(limit: int = 100, *, older_than: float = 0.0) -> list[int]:
+    """Claim and hand over one batch of waiting events; returns the ids that went to the broker.
 
-    Raises ``BrokerUnavailable`` after putting back the events the broker did not take.
+    ``older_than`` as for ``claim``. Raises ``BrokerUnavailable`` after putting back the
+    events the broker did not take.
     """
-    event_ids, stamp, snapshots = claim(limit)
+    event_ids, stamp, snapshots = claim(limit, older_than=older_than)
     if not event_ids:
-        return 0
+        return []
     try:
-        handed = publish(event_ids, snapshots)
+        publish(event_ids, snapshots)
     except BrokerUnavailable as exc:
         release(event_ids[exc.handed :], stamp)
         raise
-    log.debug("Relay handed over %d events (%d to %d)", handed, event_ids[0], event_ids[-1])
-    return handed
+    log.debug("Relay handed over %d events (%d to %d)", len(event_ids), event_ids[0], event_ids[-1])
+    return event_ids
+
+
+def from_notifications(payloads: list[str]) -> tuple[dict, bool]:
+    """What the leader can publish from notifications' payloads, and whether some need a claim.
+
+    Returns ``(handed, claim)``: event id -> ``handover.snapshot`` for each payload that
+    carries the event (a JSON array of ``handover.columns``, editorial/migrations/0021), and
+    True when some payload carries only an id (too large to carry, or an event put back in
+    the queue) or nothing this code reads: those events are left to ``claim``.
+    """
+    handed, rest = {}, False
+    for payload in payloads:
+        try:
+            row = json.loads(payload)
+        except ValueError:
+            row = None
+        if isinstance(row, list) and len(row) == handover.WIDTH and isinstance(row[0], int):
+            handed[row[0]] = handover.snapshot(row)
+        else:
+            rest = True
+    return handed, rest
 
 
 class _Listener:
-    """PostgreSQL: a connection of its own that only LISTENs, so no notification is lost.
+    """PostgreSQL: a connection of the relay's own, for the leader's lock and its LISTEN.
 
-    (psycopg 3 drops notifications that arrive while its connection runs another statement;
-    a connection that runs nothing else keeps them in its socket until ``notifies()`` reads.)
+    Notifications wait in its socket (and in psycopg's backlog while it runs a statement)
+    until ``wait`` reads them. PostgreSQL releases the lock when the connection ends, for
+    whichever relay asks next.
     """
 
     def __init__(self) -> None:
         self.wrapper = None
+        self.leader = False
 
-    def listen(self) -> None:
-        """Subscribe, if not yet: every commit after this wakes ``wait``."""
+    def lead(self) -> bool:
+        """Open the connection if needed and take the leader's lock if free; True if this relay leads.
+
+        The leader LISTENs from the moment it holds the lock: every commit after it wakes ``wait``.
+        """
         if self.wrapper is None:
             self.wrapper = connections.create_connection("default")
             self.wrapper.ensure_connection()
-            self.wrapper.connection.execute(f"LISTEN {CHANNEL}")
+            self.leader = False
+        if not self.leader:
+            pg = self.wrapper.connection
+            self.leader = bool(pg.execute("SELECT pg_try_advisory_lock(%s)", [LEADER_LOCK]).fetchone()[0])
+            if self.leader:
+                pg.execute(f"LISTEN {CHANNEL}")
+                log.info("Relay: leading (publishing each event from its notification)")
+        return self.leader
 
-    def wait(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` for a notification; True if one came. Drains the rest."""
-        self.listen()
+    def wait(self, seconds: float) -> list[str]:
+        """The payloads of the notifications that came within ``seconds`` (none: an empty list)."""
         pg = self.wrapper.connection
-        woken = any(True for _ in pg.notifies(timeout=seconds, stop_after=1))
-        if woken:  # those that came meanwhile are covered by the claim that follows
-            for _ in pg.notifies(timeout=0.0):
-                pass
-        return woken
+        payloads = [note.payload for note in pg.notifies(timeout=seconds, stop_after=1)]
+        if payloads:  # and those that came meanwhile
+            payloads += [note.payload for note in pg.notifies(timeout=0.0)]
+        return payloads
 
     def close(self) -> None:
         if self.wrapper is not None:
             with contextlib.suppress(Exception):  # a connection the server already dropped
                 self.wrapper.close()
         self.wrapper = None
+        self.leader = False
+
+
+class _Published:
+    """Events the leader handed over from their notifications and has not stamped yet.
+
+    Each is stamped (``relayed_at``) with the moment its notification was read, in one
+    statement for all, when no notification came for ``QUIET_SECONDS`` or before any claim
+    (which would otherwise hand them over again).
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.stamps: list = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, event_ids: list[int], stamp) -> None:
+        self.ids += event_ids
+        self.stamps += [stamp] * len(event_ids)
+
+    def stamp(self) -> None:
+        """Stamp the events held (those a claim took meanwhile keep their claim's stamp)."""
+        if not self.ids:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_table()} e SET relayed_at = s.at "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS s(id, at) WHERE e.id = s.id AND e.relayed_at IS NULL",
+                [self.ids, self.stamps],
+            )
+        self.ids, self.stamps = [], []
 
 
 def run(*, stop: threading.Event, batch: int = 100) -> None:
-    """Relay until ``stop`` is set: hand over what waits, then sleep until woken or polled.
+    """Relay until ``stop`` is set: hand over what waits, then follow notifications, or sleep, until the poll.
 
     Nothing here raises: a broker or a database that fails (psycopg's own errors from the
     LISTEN connection included) is logged, both connections are dropped, and the relay tries
@@ -210,28 +293,71 @@ def run(*, stop: threading.Event, batch: int = 100) -> None:
     """
     postgres = connection.vendor == "postgresql"
     listener = _Listener() if postgres else None
+    published = _Published()
     poll = settings.EDITORIAL_RELAY_POLL_SECONDS if postgres else settings.EDITORIAL_RELAY_SQLITE_POLL_SECONDS
     backoff = 0.0
     log.info("Relay started (%s)", "LISTEN/NOTIFY" if postgres else f"polling every {poll} s")
     while not stop.is_set():
         try:
+            older_than = 0.0
             if postgres:
-                listener.listen()  # before the pass: nothing committed after it goes unnoticed
+                # Lead (and LISTEN) before the claim: nothing committed after it goes unnoticed.
+                older_than = 0.0 if listener.lead() else settings.EDITORIAL_RELAY_GRACE_SECONDS
                 _fast_commits()
+                published.stamp()
+            claimed: set[int] = set()
             if postgres or waiting():
-                while relay_once(batch) == batch and not stop.is_set():
-                    pass
+                while len(taken := relay_once(batch, older_than=older_than)) == batch and not stop.is_set():
+                    claimed.update(taken)
+                claimed.update(taken)
             backoff = 0.0
-            _sleep(stop, listener, poll)
+            if listener and listener.leader:
+                _follow(stop, listener, published, poll, claimed)
+            else:
+                _sleep(stop, poll)
         except Exception as exc:  # noqa: BLE001 - the relay outlives any outage
             backoff = min(max(2 * backoff, 0.25), settings.EDITORIAL_RELAY_BACKOFF_MAX_SECONDS)
             broker = isinstance(exc, BrokerUnavailable)
             log.warning("Relay: %s; trying again in %.2f s", exc, backoff, exc_info=not broker)
-            if not broker:
+            if not broker:  # what was published stays held: stamped on the next pass, before its claim
                 _drop(listener)
             stop.wait(backoff)
+    with contextlib.suppress(Exception):
+        published.stamp()
     _drop(listener)
     log.info("Relay stopped")
+
+
+def _follow(stop: threading.Event, listener: _Listener, published: _Published, poll: float, claimed: set) -> None:
+    """The leader, until the next poll (or ``stop``): publish each event as its notification comes.
+
+    Returns early when a notification carries only an id (the claim that follows takes it).
+    Events the last claim took (``claimed``) are not published again. Raises
+    ``BrokerUnavailable`` after holding for their stamp the events the broker took.
+    """
+    deadline = time.monotonic() + poll
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        payloads = listener.wait(min(left, QUIET_SECONDS if published else 1.0))
+        if not payloads:
+            published.stamp()
+            continue
+        woken = connection.ops.adapt_datetimefield_value(timezone.now())
+        handed, rest = from_notifications(payloads)
+        event_ids = [event_id for event_id in handed if event_id not in claimed]
+        try:
+            publish(event_ids, handed)
+        except BrokerUnavailable as exc:
+            published.add(event_ids[: exc.handed], woken)
+            raise
+        published.add(event_ids, woken)
+        log.debug("Relay handed over %d events from their notifications", len(event_ids))
+        if rest:
+            return
+        if len(published) >= 100:
+            published.stamp()
 
 
 def _drop(listener: _Listener | None) -> None:
@@ -260,14 +386,6 @@ def _fast_commits() -> None:
     _set_up.connection = connection.connection
 
 
-def _sleep(stop: threading.Event, listener: _Listener | None, poll: float) -> None:
-    """Until a notification, the next poll, or ``stop`` (checked at least every second)."""
-    deadline = time.monotonic() + poll
-    while not stop.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
-        if listener is None:
-            stop.wait(min(left, 1.0))
-        elif listener.wait(min(left, 1.0)):
-            return
+def _sleep(stop: threading.Event, poll: float) -> None:
+    """Until the next poll, or ``stop``."""
+    stop.wait(poll)

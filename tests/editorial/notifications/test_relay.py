@@ -38,9 +38,9 @@ def events(author, count: int) -> list[int]:
 def test_each_waiting_event_is_handed_over_once_in_order(author, published):
     ids = events(author, 3)
     assert relay.waiting()
-    assert relay.relay_once(limit=2) == 2
-    assert relay.relay_once(limit=2) == 1
-    assert relay.relay_once(limit=2) == 0
+    assert relay.relay_once(limit=2) == ids[:2]
+    assert relay.relay_once(limit=2) == ids[2:]
+    assert relay.relay_once(limit=2) == []
     assert published == [(relay.DELIVER_EVENT_TASK, event_id) for event_id in ids]
     assert not relay.waiting()
     assert not Event.objects.filter(relayed_at=None).exists()
@@ -87,29 +87,107 @@ def test_the_beats_requeue_takes_what_no_relay_took_and_what_stayed_pending(auth
     assert fresh not in [event_id for _, event_id in published]
 
 
+def leading() -> relay._Listener:
+    listener = relay._Listener()
+    assert listener.lead(), "no other relay leads in a test"
+    return listener
+
+
 @postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_notify_wakes_the_relay_at_commit_and_never_for_a_rollback(author):
+def test_notify_wakes_the_leader_at_commit_and_never_for_a_rollback(author):
     article = make_article(author)
-    listener = relay._Listener()
-    listener.listen()
+    listener = leading()
     try:
         with pytest.raises(RuntimeError), transaction.atomic():
             record_event(kind=EventKind.SUBMITTED, actor=author, article=article)
             raise RuntimeError("rolled back")
-        assert not listener.wait(0.3)
+        assert listener.wait(0.3) == []
         with transaction.atomic():
             record_event(kind=EventKind.SUBMITTED, actor=author, article=article)
             record_event(kind=EventKind.SUBMITTED, actor=author, article=article)
-            assert not listener.wait(0.3)  # nothing before the commit
-        assert listener.wait(2)  # one wake-up for the transaction
-        assert not listener.wait(0.3)
+            assert listener.wait(0.3) == []  # nothing before the commit
+        woken = listener.wait(2)
+        while len(woken) < 2 and (more := listener.wait(1)):
+            woken += more
+        assert len(woken) == 2  # one for each event of the transaction
         Event.objects.update(status=Event.Status.DONE)
-        assert not listener.wait(0.3)  # an event finishing wakes nobody
+        assert listener.wait(0.3) == []  # an event finishing wakes nobody
         Event.objects.update(status=Event.Status.PENDING, relayed_at=None)  # the admin's retry
-        assert listener.wait(2)
+        assert sorted(listener.wait(2) + listener.wait(0.3)) == sorted(
+            str(pk) for pk in Event.objects.values_list("pk", flat=True)
+        )
     finally:
         listener.close()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_carries_what_the_claim_would_hand_over(author, editor):
+    """The trigger's row and the claim's are one: the leader publishes without reading the event.
+
+    Read at commit (a deferred trigger): an article changed after its event was written, in
+    the same transaction, is sent as the transaction left it.
+    """
+    listener = leading()
+    try:
+        article = make_article(author)
+        with transaction.atomic():
+            record_event(kind=EventKind.DECISION, actor=editor, article=article, payload={"letter": "ü" * 50})
+            type(article).objects.filter(pk=article.pk).update(title="Renamed before the commit")
+            record_event(kind=EventKind.AUDIT_CHAIN_BROKEN, actor=None, payload={"breaks": 1})  # no article, no actor
+        payloads = listener.wait(2)
+        while len(payloads) < 2 and (more := listener.wait(1)):
+            payloads += more
+        handed, rest = relay.from_notifications(payloads)
+        assert not rest
+        claimed = relay.claim(100).handed
+        assert handed == claimed and len(handed) == 2
+        decision = handed[min(handed)]
+        assert decision["article"][1] == "Renamed before the commit"
+    finally:
+        listener.close()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_payload_too_large_to_carry_sends_the_id_and_is_claimed(author):
+    listener = leading()
+    try:
+        event = record_event(
+            kind=EventKind.SUBMITTED, actor=author, article=make_article(author), payload={"x": "y" * 9000}
+        )
+        payloads = listener.wait(2)
+        assert payloads == [str(event.pk)]
+        assert relay.from_notifications(payloads) == ({}, True)
+        assert relay.from_notifications(["", "[1, 2]", "not json"]) == ({}, True)  # nothing this code reads
+    finally:
+        listener.close()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_one_relay_leads_and_another_takes_over_when_its_connection_ends():
+    first, second = relay._Listener(), relay._Listener()
+    try:
+        assert first.lead()
+        assert not second.lead() and not second.lead()
+        first.close()  # PostgreSQL ends the session, and releases the lock, a moment after
+        assert wait_for(second.lead)
+        assert not first.lead()
+    finally:
+        first.close()
+        second.close()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_follower_claims_only_what_waited_past_the_grace(author, published):
+    old, young = events(author, 2)
+    Event.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(seconds=30))
+    assert relay.relay_once(older_than=10) == [old]
+    assert relay.relay_once(older_than=10) == []
+    assert relay.relay_once() == [young]
 
 
 @postgres_only
@@ -152,6 +230,35 @@ def test_the_relay_loop_hands_over_what_is_committed_and_stops_when_told(author,
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_leader_publishes_from_the_notification_and_stamps_after(author, monkeypatch):
+    """No statement between the commit and the publish: the claim finds nothing, the stamp comes later."""
+    sent, claims = [], []
+    monkeypatch.setattr(
+        "celery.app.base.Celery.send_task",
+        lambda self, name, args=None, **kwargs: sent.append((args, Event.objects.filter(relayed_at=None).count())),
+    )
+    claim = relay.claim
+    monkeypatch.setattr(relay, "claim", lambda limit, **kwargs: claims.append(claim(limit, **kwargs)) or claims[-1])
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: claims)  # the first pass: nothing waits
+        event = events(author, 1)[0]
+        assert wait_for(lambda: sent)
+        (event_id, handed), unstamped = sent[0]
+        assert event_id == event and handed["kind"] == EventKind.SUBMITTED
+        assert unstamped == 1  # published before the stamp
+        assert wait_for(lambda: Event.objects.filter(pk=event).exclude(relayed_at=None).exists())
+        assert all(not taken.ids for taken in claims)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert len(sent) == 1
 
 
 @postgres_only
