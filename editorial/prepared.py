@@ -23,6 +23,12 @@ rollback that follows makes psycopg forget every statement it prepared, and the 
 attempt prepares them again.) Otherwise the connection would fail each use until closed, and
 the mark after a sent e-mail would be lost, sending it again when its claim runs out.
 
+A connection found broken (the server restarted, or dropped it while idle) is handled the
+same way, outside a transaction: so ``run`` skips Django's health check (``CONN_HEALTH_CHECKS``:
+a ``SELECT 1`` round trip before the first statement of each task, a fifth of the worker's
+database time per e-mail). The statement may then have run before the connection broke: only
+statements that may run twice belong here (each one's own docstring says why it may).
+
 Only statements of a fixed text belong here (psycopg keeps up to ``prepared_max`` of them per
 connection, 100 by default, and drops the least used). Behind PgBouncer in transaction
 pooling, prepared statements need PgBouncer 1.21 or later with ``max_prepared_statements`` set
@@ -42,21 +48,25 @@ def run(statement: str, params: list) -> list[tuple]:
     """Execute ``statement`` (``%s`` placeholders) with ``params`` on the default connection; its rows, or [].
 
     On PostgreSQL the statement is prepared at its first execution on this connection and
-    reused after; Django's health check, error wrapping and query log apply as to any cursor.
-    In autocommit, a statement the server no longer runs as prepared (see above) is run once
-    more on a new connection. Raises what ``cursor.execute`` raises (``django.db.DatabaseError``
+    reused after; Django's error wrapping and query log apply as to any cursor. In
+    autocommit, a statement the server no longer runs as prepared, or whose connection is
+    found broken, is run once more on a new connection (see above), in place of Django's
+    health check before it. Raises what ``cursor.execute`` raises (``django.db.DatabaseError``
     and its kinds).
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             return cursor.fetchall() if cursor.description else []
+    outside = not connection.in_atomic_block and connection.get_autocommit()
+    if outside:
+        connection.health_check_done = True  # a broken connection is replaced below instead
     try:
         return _run(statement, params)
     except DatabaseError as exc:
-        if connection.in_atomic_block or not connection.get_autocommit() or not _forgotten(exc):
+        if not outside or not (_forgotten(exc) or _broken()):
             raise
-        log.warning("Prepared statement no longer valid on this connection (%s): running it on a new one", exc)
+        log.warning("Prepared statement failed on this connection (%s): running it on a new one", exc)
         connection.close()
         return _run(statement, params)
 
@@ -68,6 +78,11 @@ def _run(statement: str, params: list) -> list[tuple]:
     with connection.wrap_database_errors, wrapper(_PreparedCursor(connection.connection), connection) as cursor:
         cursor.execute(statement, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def _broken() -> bool:
+    """Whether the connection broke under the statement (psycopg: interrupted, not closed by us)."""
+    return connection.connection is None or connection.connection.broken
 
 
 def _forgotten(exc: DatabaseError) -> bool:

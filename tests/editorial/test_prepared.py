@@ -11,7 +11,7 @@ import json
 
 import pytest
 from django.core import mail
-from django.db import connection, connections
+from django.db import OperationalError, close_old_connections, connection, connections, transaction
 
 from editorial.models import Event, EventKind, Notification
 from editorial.notifications import delivery, relay
@@ -89,6 +89,42 @@ def test_a_migration_that_changes_a_returned_column_does_not_stop_the_claim(auth
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("off",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_dropped_while_idle_is_replaced_without_a_health_check(author, editor):
+    """Before each task Django's health check is due (``close_old_connections``); ``run`` replaces it."""
+    first = submitted(author)
+    delivery.deliver(first.pk, claimed()[first.pk])
+    event = submitted(author)
+    handed = claimed()[event.pk]
+    dropped = connection.connection.info.backend_pid
+    killer = connections.create_connection("default")
+    try:
+        with killer.cursor() as cursor:  # as a server restart, or a pooler's idle timeout, does
+            cursor.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    finally:
+        killer.close()
+    close_old_connections()  # the task's start
+    delivery.deliver(event.pk, handed)
+    assert connection.connection.info.backend_pid != dropped
+    assert Event.objects.get(pk=event.pk).status == Event.Status.DONE
+    assert [m.to for m in mail.outbox] == [[editor.email]] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_a_broken_connection_is_not_run_again(author):
+    connection.ensure_connection()
+    dropped = connection.connection.info.backend_pid
+    killer = connections.create_connection("default")
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    finally:
+        killer.close()
+    with pytest.raises(OperationalError), transaction.atomic():
+        relay.claim(10)
+    connection.close()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ import tempfile
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.db import connection
+from django.db import close_old_connections, connection
 
 from editorial.models import Event, EventKind, Notification
 from editorial.notifications import delivery, handover, relay, tasks
@@ -118,6 +118,7 @@ def test_the_workers_common_path_is_two_round_trips_and_the_mark_is_durable(in_s
         with round_trips() as claim:
             handed = handed_over(event.pk)
         with round_trips() as worker:
+            close_old_connections()  # the task's start: no health check follows (editorial.prepared)
             delivery.deliver(event.pk, handed)
         counts.append((claim(), worker()))
     # the relay's claim with what the worker needs; the fan-out and the mark
