@@ -102,7 +102,9 @@ def claim(limit: int, *, older_than: float = 0.0) -> Claim:
     stamp's UPDATE in a CTE, joined to the article and the actor; ``editorial.prepared``),
     and rows another relay is claiming are skipped (SKIP LOCKED); a row it claimed and
     committed no longer matches ``relayed_at IS NULL``. On SQLite (one writer at a time) the
-    stamp, then a read of what it took.
+    stamp, then a read of what it took. Run twice (``editorial.prepared``, a connection that
+    broke under it): a first run that committed left its events stamped and unpublished, for
+    the beat's requeue, as a relay killed after its claim does.
     """
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     postgres = connection.features.has_select_for_update_skip_locked
