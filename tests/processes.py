@@ -106,6 +106,9 @@ class FakeSMTP:
         self.pipelining = pipelining
         #: Addresses RCPT refuses (550); DATA with no recipient left is refused (554).
         self.refused_recipients: set[str] = set()
+        #: Whether DATA gets 354 even with no recipient accepted (some servers do, RFC 2920
+        #: §3.1); the message that follows is then refused with 554.
+        self.data_despite_refusals = False
         fake = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -142,7 +145,7 @@ class FakeSMTP:
                         else:
                             recipients.append(address)
                             self._reply("250 ok")
-                    elif verb == "DATA" and not recipients:
+                    elif verb == "DATA" and not recipients and not fake.data_despite_refusals:
                         self._reply("554 no valid recipients")
                     elif verb == "DATA":
                         self._reply("354 go on")
@@ -154,6 +157,9 @@ class FakeSMTP:
                             if chunk in (b".\r\n", b".\n"):
                                 break
                             data.append(chunk.decode("utf-8", "replace"))
+                        if not recipients:
+                            self._reply("554 no valid recipients")
+                            continue
                         text = "".join(data)
                         message_id = next(
                             (

@@ -11,16 +11,28 @@ Django also opens a connection for every message (connect, greeting, EHLO, and Q
 the message can be marked sent): most of a delivery's time on a fast network. ``send`` keeps
 each worker thread's connection open between messages instead, for ``KEEP_OPEN_SECONDS``.
 
+And smtplib waits for each reply before the next command: MAIL, RCPT, DATA and the message
+are four round trips. A server that offers PIPELINING (RFC 2920, as mail servers commonly
+do) gets MAIL, RCPT and DATA in one write, then the message after its 354: two
+(``_Deadline.sendmail``). No maintained Python client pipelines a synchronous send; this is
+smtplib's own ``sendmail`` with its commands grouped, its replies read in order and its
+errors raised as it raises them.
+
 ``config/settings/base.py`` puts this backend in place of Django's whenever SMTP is chosen.
 """
 
 import contextlib
+import re
 import smtplib
 import threading
 import time
 
 from django.core.mail import get_connection
 from django.core.mail.backends import smtp
+
+#: A line break that is not CRLF (smtplib's ``_fix_eols``), and a line that starts with a dot.
+_LONE_EOL = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 #: A connection idle longer than this is closed and opened again rather than reused (servers
 #: may drop idle clients after a few minutes: RFC 5321 §4.5.3.2.7 asks them to wait five).
@@ -55,6 +67,58 @@ class _Deadline:
     def data(self, msg):
         self.data_started = True  # from here on, a failure may leave the message taken
         return super().data(msg)
+
+    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
+        """smtplib's ``sendmail``, pipelined when the server offers it (RFC 2920 §3.1).
+
+        MAIL, each RCPT and DATA go in one write and their replies are read in order; after
+        a 354 the message follows. Returns the refused recipients, as smtplib does (address ->
+        (code, reply)); raises ``SMTPSenderRefused``, ``SMTPRecipientsRefused`` (all refused)
+        or ``SMTPDataError`` as smtplib does, after a RSET (or closing on a 421). A DATA that
+        got 354 although nothing before it was accepted is ended at once with a lone ".".
+        Without PIPELINING, or with ESMTP options, smtplib's own ``sendmail``.
+        """
+        self.ehlo_or_helo_if_needed()
+        if mail_options or rcpt_options or not self.has_extn("pipelining"):
+            return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
+        if isinstance(msg, str):
+            msg = _LONE_EOL.sub(b"\r\n", msg.encode("ascii"))
+        to_addrs = [to_addrs] if isinstance(to_addrs, str) else list(to_addrs)
+        size = f" SIZE={len(msg)}" if self.has_extn("size") else ""
+        commands = [f"MAIL FROM:{smtplib.quoteaddr(from_addr)}{size}"]
+        commands += [f"RCPT TO:{smtplib.quoteaddr(address)}" for address in to_addrs]
+        self.send("".join(f"{command}\r\n" for command in [*commands, "DATA"]))
+        mail = self.getreply()
+        replies = [self.getreply() for _ in to_addrs]
+        data = self.getreply()
+        refused = {a: reply for a, reply in zip(to_addrs, replies, strict=True) if reply[0] not in (250, 251)}
+        if mail[0] != 250 or len(refused) == len(to_addrs) or data[0] != 354:
+            if data[0] == 354:
+                self.send(b".\r\n")  # the server waits for a message: end it empty
+                self.getreply()
+            self._end_failed(421 in (mail[0], data[0], *(code for code, _ in replies)))
+            if mail[0] != 250:
+                raise smtplib.SMTPSenderRefused(mail[0], mail[1], from_addr)
+            if len(refused) == len(to_addrs):
+                raise smtplib.SMTPRecipientsRefused(refused)
+            raise smtplib.SMTPDataError(*data)
+        self.data_started = True
+        body = _LEADING_DOT.sub(b"..", msg)  # RFC 5321 §4.5.2, as smtplib's data() does
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        self.send(body + b".\r\n")
+        code, reply = self.getreply()
+        if code != 250:
+            self._end_failed(code == 421)
+            raise smtplib.SMTPDataError(code, reply)
+        return refused
+
+    def _end_failed(self, closing: bool) -> None:
+        """After a refusal: close on a 421 (the server is going away), else RSET, as smtplib does."""
+        if closing:
+            self.close()
+        else:
+            self._rset()
 
 
 class _SMTP(_Deadline, smtplib.SMTP):

@@ -84,3 +84,53 @@ def test_a_refused_recipient_raises_and_the_connection_sends_the_next_message(se
     server.refused_recipients = set()
     smtp.send(message(2))
     assert [m["message_id"] for m in server.messages] == ["<m2@test>"]
+
+
+def writes_per_message(monkeypatch) -> list:
+    """The client's writes to the server (``smtplib.SMTP.send``), as (count so far) after each message."""
+    writes = []
+    send = smtplib.SMTP.send
+    monkeypatch.setattr(smtplib.SMTP, "send", lambda self, data: writes.append(data) or send(self, data))
+    return writes
+
+
+@pytest.mark.parametrize(("pipelining", "writes"), [(True, 2), (False, 4)])
+def test_a_server_that_offers_pipelining_gets_the_commands_in_one_write(server, monkeypatch, pipelining, writes):
+    """RFC 2920: MAIL, RCPT and DATA in one write, the message after the 354; else one command at a time."""
+    server.pipelining = pipelining
+    smtp.send(message(0))  # the connection opened (greeting, EHLO), then kept
+    sent = writes_per_message(monkeypatch)
+    smtp.send(message(1))
+    assert len(sent) == writes
+    assert [m["message_id"] for m in server.messages] == ["<m0@test>", "<m1@test>"]
+
+
+def test_the_pipelined_message_is_the_bytes_smtplib_sends(server, monkeypatch):
+    """Dots at the start of a line doubled, bare line ends made CRLF, the lone dot after (RFC 5321 §4.5.2)."""
+    body = "first\n.leading dot\r\n..two\rlast"
+    sent = writes_per_message(monkeypatch)
+    for pipelining in (True, False):
+        server.pipelining = pipelining
+        if getattr(smtp._kept, "backend", None):
+            smtp._close(smtp._kept.backend)
+        smtp.send(
+            EmailMessage(subject="dots", body=body, to=["someone@example.org"], headers={"Message-ID": "<d@test>"})
+        )
+    data = [chunk for chunk in sent if isinstance(chunk, bytes) and b"Message-ID" in chunk]
+    assert len(data) == 2
+    strip_date = [
+        b"\r\n".join(line for line in chunk.split(b"\r\n") if not line.startswith(b"Date:")) for chunk in data
+    ]
+    assert strip_date[0] == strip_date[1]
+    assert b"\r\n..leading dot\r\n" in data[0] and data[0].endswith(b"\r\n.\r\n")
+
+
+def test_a_354_after_every_recipient_was_refused_ends_the_message_empty_and_raises(server):
+    server.refused_recipients = {"someone@example.org"}
+    server.data_despite_refusals = True
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        smtp.send(message(1))
+    assert server.messages == []
+    server.refused_recipients = set()
+    smtp.send(message(2))
+    assert [m["message_id"] for m in server.messages] == ["<m2@test>"]
