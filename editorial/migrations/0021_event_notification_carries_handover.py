@@ -9,6 +9,8 @@ limit is 8,000) or sent for an event put back in the queue (an admin's retry) ca
 event's id alone, and the relay claims it as before.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 
 #: The channel the relay listens on (``editorial.notifications.relay.CHANNEL``).
@@ -16,18 +18,8 @@ CHANNEL = "editorial_events"
 #: A notification's payload must stay under 8,000 bytes (PostgreSQL's limit), or the commit fails.
 LIMIT = 7900
 
-OLD = f"""
-CREATE OR REPLACE FUNCTION editorial_event_wake_relay() RETURNS trigger AS $$
-BEGIN
-    PERFORM pg_notify('{CHANNEL}', '');
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER editorial_event_wake_relay
-    AFTER INSERT OR UPDATE OF status, relayed_at ON editorial_event
-    FOR EACH ROW WHEN (NEW.status = 'pending' AND NEW.relayed_at IS NULL)
-    EXECUTE FUNCTION editorial_event_wake_relay();
-"""
+#: The trigger this one replaces, put back by the reverse migration.
+OLD = import_module("editorial.migrations.0011_event_relay_and_digest_events").TRIGGER
 
 
 def new(article_table: str, user_table: str) -> str:
