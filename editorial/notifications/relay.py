@@ -104,7 +104,8 @@ def claim(limit: int, *, older_than: float = 0.0) -> Claim:
     committed no longer matches ``relayed_at IS NULL``. On SQLite (one writer at a time) the
     stamp, then a read of what it took. Run twice (``editorial.prepared``, a connection that
     broke under it): a first run that committed left its events stamped and unpublished, for
-    the beat's requeue, as a relay killed after its claim does.
+    the beat's requeue (after ten times ``EDITORIAL_EVENT_REQUEUE_AFTER``), as a relay killed
+    after its claim does.
     """
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     postgres = connection.features.has_select_for_update_skip_locked
@@ -246,6 +247,16 @@ class _Listener:
             payloads += [note.payload for note in pg.notifies(timeout=0.0)]
         return payloads
 
+    def drain(self) -> None:
+        """Discard the notifications that wait (a claim that follows covers their events).
+
+        After a broker outage they are the backlog of every event committed meanwhile, and of
+        every event put back: published from here, they would go a second time after the claim.
+        """
+        pg = self.wrapper.connection
+        while any(True for _ in pg.notifies(timeout=0.0)):
+            pass
+
     def close(self) -> None:
         if self.wrapper is not None:
             with contextlib.suppress(Exception):  # a connection the server already dropped
@@ -306,6 +317,8 @@ def run(*, stop: threading.Event, batch: int = 100) -> None:
                 # Lead (and LISTEN) before the claim: nothing committed after it goes unnoticed.
                 older_than = 0.0 if listener.lead() else settings.EDITORIAL_RELAY_GRACE_SECONDS
                 _fast_commits()
+                if listener.leader:  # the claim below takes every event these notifications name
+                    listener.drain()
                 published.stamp()
             claimed: set[int] = set()
             if postgres or waiting():

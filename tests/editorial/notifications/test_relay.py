@@ -263,6 +263,36 @@ def test_the_leader_publishes_from_the_notification_and_stamps_after(author, mon
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
+def test_after_a_broker_outage_the_backlog_goes_once(author, monkeypatch, settings):
+    """Regression: the notifications queued during the outage were published after the claim that took their events."""
+    settings.EDITORIAL_RELAY_BACKOFF_MAX_SECONDS = 0.5
+    down = threading.Event()
+    down.set()
+    sent = []
+
+    def broker(self, name, args=None, **kwargs):
+        if down.is_set():
+            raise ConnectionError("Redis went away")
+        sent.append(args[0])
+
+    monkeypatch.setattr("celery.app.base.Celery.send_task", broker)
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    try:
+        ids = events(author, 400)
+        threading.Event().wait(2)  # several passes fail, each putting its claim back
+        down.clear()
+        assert wait_for(lambda: len(set(sent)) == len(ids), seconds=20)
+        threading.Event().wait(1)  # what a second hand-over would take
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert sorted(sent) == ids  # each once
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
 def test_the_relay_outlives_the_database_dropping_its_connections(author, published):
     stop = threading.Event()
     thread = threading.Thread(target=relay.run, kwargs={"stop": stop}, daemon=True)
