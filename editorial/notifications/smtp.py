@@ -56,6 +56,11 @@ class _Deadline:
             raise smtplib.SMTPServerDisconnected("EMAIL_TIMEOUT passed before the server finished")
         self.sock.settimeout(left)
 
+    @property
+    def expired(self) -> bool:
+        """Whether the message's deadline has passed (a socket timed out on what was left, or ``_bound`` refused)."""
+        return self.deadline is not None and time.monotonic() >= self.deadline - 0.01
+
     def send(self, s) -> None:
         self._bound()
         super().send(s)
@@ -73,8 +78,9 @@ class _Deadline:
 
         MAIL, each RCPT and DATA go in one write and their replies are read in order; after
         a 354 the message follows. Returns the refused recipients, as smtplib does (address ->
-        (code, reply)); raises ``SMTPSenderRefused``, ``SMTPRecipientsRefused`` (all refused)
-        or ``SMTPDataError`` as smtplib does, after a RSET (or closing on a 421). A DATA that
+        (code, reply)); raises ``SMTPSenderRefused``, ``SMTPRecipientsRefused`` (all refused,
+        or one answered 421) or ``SMTPDataError`` as smtplib does, after a RSET (or closing on
+        a 421). A DATA that
         got 354 although nothing before it was accepted is ended at once with a lone ".".
         Without PIPELINING, or with ESMTP options, smtplib's own ``sendmail``.
         """
@@ -92,14 +98,15 @@ class _Deadline:
         replies = [self.getreply() for _ in to_addrs]
         data = self.getreply()
         refused = {a: reply for a, reply in zip(to_addrs, replies, strict=True) if reply[0] not in (250, 251)}
-        if mail[0] != 250 or len(refused) == len(to_addrs) or data[0] != 354:
-            if data[0] == 354:
+        closing = 421 in (mail[0], data[0], *(code for code, _ in replies))  # the server is going away
+        if mail[0] != 250 or len(refused) == len(to_addrs) or data[0] != 354 or closing:
+            if data[0] == 354 and not closing:
                 self.send(b".\r\n")  # the server waits for a message: end it empty
                 self.getreply()
-            self._end_failed(421 in (mail[0], data[0], *(code for code, _ in replies)))
+            self._end_failed(closing)
             if mail[0] != 250:
                 raise smtplib.SMTPSenderRefused(mail[0], mail[1], from_addr)
-            if len(refused) == len(to_addrs):
+            if refused and (closing or len(refused) == len(to_addrs)):
                 raise smtplib.SMTPRecipientsRefused(refused)
             raise smtplib.SMTPDataError(*data)
         self.data_started = True
@@ -178,7 +185,8 @@ def send(message) -> None:
             backend.open()  # opened here, so that send_messages leaves it open
             backend.send_messages([message])
         except (smtplib.SMTPServerDisconnected, OSError):
-            dropped = reused and not getattr(backend.connection, "data_started", True)
+            kept = backend.connection
+            dropped = reused and not getattr(kept, "data_started", True) and not getattr(kept, "expired", True)
             _close(backend)
             if not dropped:
                 raise

@@ -72,6 +72,17 @@ def test_email_timeout_bounds_the_whole_message_not_each_reply(server):
     assert [m["message_id"] for m in server.messages] == ["<m2@test>"]
 
 
+def test_a_deadline_passed_on_a_kept_connection_is_not_taken_for_a_dropped_one(server):
+    """The message gets one EMAIL_TIMEOUT, not a second one on a new connection (the lease outlasts one)."""
+    smtp.send(message(1))
+    server.command_delay = 0.45  # the pipelined replies come too late for the deadline
+    started = time.monotonic()
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        smtp.send(message(2))
+    assert time.monotonic() - started < 1.3
+    assert server.connections == 1
+
+
 def test_other_backends_send_as_django_does(mailoutbox):
     smtp.send(message(1))
     assert [m.subject for m in mailoutbox] == ["m1"]
