@@ -86,7 +86,9 @@ class Command(BaseCommand):
                     detail=f"demo account (seed_demo); roles: {', '.join(roles) or 'none'}"
                     + ("; operator" if superuser else ""),
                 )
-            user.groups.add(*Group.objects.filter(name__in=roles))
+            # The role groups come from a migration; made here too, should they have been removed
+            # (a test run's flush does): a demo account without its role could do nothing.
+            user.groups.add(*(Group.objects.get_or_create(name=role)[0] for role in roles))
             users[username] = user
         return users
 
