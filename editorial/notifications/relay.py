@@ -240,22 +240,16 @@ class _Listener:
         return self.leader
 
     def wait(self, seconds: float) -> list[str]:
-        """The payloads of the notifications that came within ``seconds`` (none: an empty list)."""
-        pg = self.wrapper.connection
-        payloads = [note.payload for note in pg.notifies(timeout=seconds, stop_after=1)]
-        if payloads:  # and those that came meanwhile
-            payloads += [note.payload for note in pg.notifies(timeout=0.0)]
+        """The payloads of the notifications that came within ``seconds``, and of those behind them."""
+        first = [note.payload for note in self.wrapper.connection.notifies(timeout=seconds, stop_after=1)]
+        return first + self.backlog() if first else []
+
+    def backlog(self) -> list[str]:
+        """The payloads of the notifications already waiting (none: an empty list)."""
+        payloads: list[str] = []
+        while batch := [note.payload for note in self.wrapper.connection.notifies(timeout=0.0)]:
+            payloads += batch
         return payloads
-
-    def drain(self) -> None:
-        """Discard the notifications that wait (a claim that follows covers their events).
-
-        After a broker outage they are the backlog of every event committed meanwhile, and of
-        every event put back: published from here, they would go a second time after the claim.
-        """
-        pg = self.wrapper.connection
-        while any(True for _ in pg.notifies(timeout=0.0)):
-            pass
 
     def close(self) -> None:
         if self.wrapper is not None:
@@ -317,19 +311,23 @@ def run(*, stop: threading.Event, batch: int = 100) -> None:
                 # Lead (and LISTEN) before the claim: nothing committed after it goes unnoticed.
                 older_than = 0.0 if listener.lead() else settings.EDITORIAL_RELAY_GRACE_SECONDS
                 _fast_commits()
-                if listener.leader:  # the claim below takes every event these notifications name
-                    listener.drain()
+                if listener.leader:
+                    # Dropped: the claim below takes every event they name. (After a broker
+                    # outage they are the backlog of all that waited: published after the
+                    # claim, each would go a second time.)
+                    listener.backlog()
                 published.stamp()
             claimed: set[int] = set()
-            if postgres or waiting():
-                while len(taken := relay_once(batch, older_than=older_than)) == batch and not stop.is_set():
-                    claimed.update(taken)
+            while (postgres or waiting()) and not stop.is_set():
+                taken = relay_once(batch, older_than=older_than)
                 claimed.update(taken)
+                if len(taken) < batch:
+                    break
             backoff = 0.0
             if listener and listener.leader:
                 _follow(stop, listener, published, poll, claimed)
             else:
-                _sleep(stop, poll)
+                stop.wait(poll)
         except Exception as exc:  # noqa: BLE001 - the relay outlives any outage
             backoff = min(max(2 * backoff, 0.25), settings.EDITORIAL_RELAY_BACKOFF_MAX_SECONDS)
             broker = isinstance(exc, BrokerUnavailable)
@@ -399,8 +397,3 @@ def _fast_commits() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO off")
     _set_up.connection = connection.connection
-
-
-def _sleep(stop: threading.Event, poll: float) -> None:
-    """Until the next poll, or ``stop``."""
-    stop.wait(poll)
