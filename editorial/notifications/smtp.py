@@ -80,8 +80,8 @@ class _Deadline:
         a 354 the message follows. Returns the refused recipients, as smtplib does (address ->
         (code, reply)); raises ``SMTPSenderRefused``, ``SMTPRecipientsRefused`` (all refused,
         or one answered 421) or ``SMTPDataError`` as smtplib does, after a RSET (or closing on
-        a 421). A DATA that
-        got 354 although nothing before it was accepted is ended at once with a lone ".".
+        a 421). A DATA that got 354 although nothing before it was accepted is ended at once
+        with a lone ".".
         Without PIPELINING, or with ESMTP options, smtplib's own ``sendmail``.
         """
         self.ehlo_or_helo_if_needed()
